@@ -16,6 +16,7 @@ import dataclasses
 import os
 import random
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -77,6 +78,11 @@ def get_device(prefer: str | None = None) -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def runs_dir() -> Path:
+    """Where notebooks write checkpoints: ``LABUTILS_RUNS`` if set, else ``runs`` next to the notebook."""
+    return Path(os.environ.get("LABUTILS_RUNS", "runs"))
 
 
 def seed_everything(seed: int) -> None:

@@ -124,7 +124,8 @@ def samples_over_training(
     missing = [i for i in iterations if i not in history.samples]
     if missing:
         raise ValueError(f"no samples saved at iterations {missing}; saved: {saved}")
-    fig, axes = plt.subplots(1, len(iterations), figsize=(3.6 * len(iterations), 2.2 * n / nrow / 2 + 0.8))
+    rows = -(-min(n, len(history.samples[iterations[0]])) // nrow)
+    fig, axes = plt.subplots(1, len(iterations), figsize=(3.6 * len(iterations), 3.6 * rows / nrow + 0.7))
     for ax, it in zip(np.atleast_1d(axes), iterations):
         show_grid(history.samples[it][:n], nrow=nrow, title=f"iteration {it}", ax=ax)
     _caption(fig, caption)

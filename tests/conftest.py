@@ -23,7 +23,6 @@ def hermetic_home(tmp_path_factory):
         JUPYTER_RUNTIME_DIR=str(home / ".local/share/jupyter/runtime"),
         IPYTHONDIR=str(home / ".ipython"),
         MPLCONFIGDIR=str(home / ".matplotlib"),
-        MPLBACKEND="Agg",
         LABUTILS_PROGRESS="0",
         PYDEVD_DISABLE_FILE_VALIDATION="1",
     )
