@@ -217,9 +217,42 @@ def _config_mismatch(saved: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
     ]
 
 
-def make_optimizers(gen: nn.Module, disc: nn.Module, cfg: DCGANConfig, device: torch.device):
-    """Adam for both networks (``cfg.lr``, ``cfg.lr_d`` if set, ``cfg.betas``)."""
-    opts = {"foreach": True} if device.type != "cpu" else {}
+_CPU_FUSED_ADAM = True
+"""Measured on a 2-core CPU (torch 2.14): TODO."""
+
+
+def _channels_last_wins(device: torch.device, batch_size: int) -> bool:
+    """Whether channels-last storage was measured to be faster for this device and batch."""
+    return device.type == "cpu" and batch_size >= 64
+
+
+def _detach(v: Tensor | float) -> Tensor | float:
+    return v.detach() if isinstance(v, Tensor) else v
+
+
+def _adam_impl(device: torch.device, fused: bool | None) -> dict[str, bool]:
+    """Keyword arguments that pick Adam's implementation for ``device``.
+
+    ``fused=None`` takes the fastest one measured (benchmarks/train_speed.py): the fused kernel
+    on CUDA (one launch per step instead of one per tensor) and on the CPU FUSED_CPU_NOTE;
+    the multi-tensor ("foreach") kernels elsewhere. All three compute the same update.
+    """
+    if fused is None:
+        fused = device.type == "cuda" or (device.type == "cpu" and _CPU_FUSED_ADAM)
+    if fused:
+        return {"fused": True}
+    return {"foreach": True} if device.type != "cpu" else {"foreach": False}
+
+
+def make_optimizers(
+    gen: nn.Module, disc: nn.Module, cfg: DCGANConfig, device: torch.device, *, fused: bool | None = None
+):
+    """Adam for both networks (``cfg.lr``, ``cfg.lr_d`` if set, ``cfg.betas``).
+
+    ``fused`` picks the implementation (same update, different speed): None takes the fastest
+    one measured for ``device``, True the fused kernel, False the plain or foreach loop.
+    """
+    opts = _adam_impl(torch.device(device), fused)
     opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=cfg.betas, **opts)
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr_d or cfg.lr, betas=cfg.betas, **opts)
     return opt_g, opt_d
@@ -242,6 +275,11 @@ def train_gan(
     resume: bool = True,
     progress: bool | None = None,
     n_samples: int = 64,
+    channels_last: bool | None = None,
+    fused: bool | None = None,
+    amp: bool = False,
+    compile: bool = False,
+    cudnn_benchmark: bool = True,
 ) -> History:
     """Train ``gen`` against ``disc`` on ``data`` for ``cfg.iters`` iterations.
 
@@ -252,6 +290,15 @@ def train_gan(
     With ``checkpoint`` set the run saves there atomically every ``checkpoint_every`` iterations
     and at the end, and (``resume=True``) continues from it; a finished run returns at once.
     Raises ``TrainingDiverged`` if a loss becomes NaN or infinite.
+
+    Speed switches (none changes the update beyond float rounding; see benchmarks/train_speed.py):
+    ``channels_last`` stores the models and the data channels-last (None: where it was measured
+    to win, CHANNELS_LAST_NOTE); ``fused`` picks Adam's kernel (see ``make_optimizers``);
+    ``amp`` runs the step under bfloat16 autocast (off: it rounds the forward pass to bf16);
+    ``compile`` wraps both models in ``torch.compile`` (off: compiling costs minutes and gave
+    nothing measurable on the CPU; it does not support the double backward of a gradient
+    penalty); ``cudnn_benchmark`` lets cuDNN time its convolution algorithms once for the fixed
+    batch shape (CUDA only; restored when the loop ends).
     """
     device = torch.device(device) if device is not None else get_device()
     _check_data(data)
@@ -261,20 +308,36 @@ def train_gan(
     if progress is None:
         progress = cfg.profile != "smoke" and os.environ.get("LABUTILS_PROGRESS", "1") != "0"
 
-    gen.to(device).train()
-    disc.to(device).train()
-    data = data.to(device, torch.float32)
-    opt_g, opt_d = make_optimizers(gen, disc, cfg, device)
+    if channels_last is None:
+        channels_last = _channels_last_wins(device, cfg.batch_size)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    gen.to(device, memory_format=layout).train()
+    disc.to(device, memory_format=layout).train()
+    data = data.to(device, torch.float32).contiguous(memory_format=layout)
+    opt_g, opt_d = make_optimizers(gen, disc, cfg, device, fused=fused)
 
     rng = torch.Generator(device=device).manual_seed(cfg.seed)  # data order, z, augmentation
     batches = _Batches(len(data), cfg.batch_size, rng, device)
     fixed_z = torch.randn(n_samples, cfg.nz, generator=torch.Generator().manual_seed(cfg.seed + 1))
     fixed_z = fixed_z.to(device)
     aug = augment_lib.get(cfg.augment)
-    d_model = disc
+    g_model, d_model = gen, disc
     if cfg.augment == "diffaugment":  # augment real and fake inside D; data is left as is
         d_model = _AugmentedDisc(disc, lambda x: aug(x, generator=rng))
         aug = augment_lib.basic
+    if compile:
+        # Compiles the models' forward passes, not the step: a step whose loss takes a
+        # gradient of D's output (a gradient penalty, create_graph=True) needs double
+        # backward, which compiled graphs do not support, so compile stays off by default.
+        g_model, d_model = torch.compile(gen), torch.compile(d_model)
+    # CUDA graphs are left out on purpose: capturing the step would freeze BatchNorm's
+    # running-statistics updates and the data-dependent batch sampling into one replay,
+    # needs static shapes and addresses for every tensor and a warm-up on a side stream,
+    # and could not be tested here (no GPU).
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp)
+    saved_benchmark = torch.backends.cudnn.benchmark
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = cudnn_benchmark
 
     history = History(config=dataclasses.asdict(cfg), device=str(device))
     start = 0
@@ -313,10 +376,11 @@ def train_gan(
             },
         )
 
-    pending: list[Tensor] = []
+    pending: list[tuple[Tensor, Tensor]] = []
 
     def flush(iteration: int) -> None:
-        values = torch.stack(pending).float().cpu()  # (k, 2): the one host sync per log_every
+        flat = [torch.as_tensor(v, device=device).float().reshape(()) for pair in pending for v in pair]
+        values = torch.stack(flat).view(-1, 2).cpu()  # (k, 2): the one host sync per log_every
         first = iteration - len(pending) + 1
         pending.clear()
         bad = ~torch.isfinite(values)
@@ -345,8 +409,9 @@ def train_gan(
         for it in range(start + 1, cfg.iters + 1):
             real = aug(data[batches.next()], generator=rng)  # (B, C, H, W)
             z = torch.randn(cfg.batch_size, cfg.nz, generator=rng, device=device)
-            d_loss, g_loss = step(gen, d_model, opt_g, opt_d, real, z, d_loss_fn, g_loss_fn)
-            pending.append(torch.stack([torch.as_tensor(d_loss), torch.as_tensor(g_loss)]).detach())
+            with autocast:
+                d_loss, g_loss = step(g_model, d_model, opt_g, opt_d, real, z, d_loss_fn, g_loss_fn)
+            pending.append((_detach(d_loss), _detach(g_loss)))  # stacked and read in flush()
 
             last = it == cfg.iters
             if it % cfg.log_every == 0 or last:
@@ -367,6 +432,7 @@ def train_gan(
                 save(it)
     finally:
         bar.close()
+        torch.backends.cudnn.benchmark = saved_benchmark
     if checkpoint is None:
         tick()
     return history
