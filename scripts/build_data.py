@@ -312,7 +312,8 @@ are included: they are not licensed for redistribution.
 
 - `emoji_google.npz`: **Noto Emoji** by Google (https://github.com/googlefonts/noto-emoji),
   licensed under the Apache License, Version 2.0
-  (https://www.apache.org/licenses/LICENSE-2.0). Taken from the 64 px PNGs in
+  (https://www.apache.org/licenses/LICENSE-2.0; a copy is in `LICENSE-Apache-2.0.txt`
+  beside this file). Taken from the 64 px PNGs in
   {v["google"]}; changed: composited onto white, stored as arrays.
 - `emoji_twitter.npz`: **Twemoji** (https://github.com/jdecked/twemoji). Copyright Twitter,
   Inc and other contributors, graphics licensed under CC-BY 4.0
