@@ -1,19 +1,55 @@
-"""Sample-quality metrics that need no download.
+"""Sample-quality metrics that need no download: Frechet and kernel distances of image features.
 
-The Frechet distance (the "F" of FID) compares the mean and covariance of features of real and
-generated images: ||mu_r - mu_g||^2 + Tr(S_r + S_g - 2 (S_r S_g)^(1/2)). FID uses an Inception
-network trained on ImageNet, which cannot be downloaded here and does not suit 32x32 emoji.
-``RandomConvFeatures`` is a fixed, seeded, untrained conv net instead: its pooled activations
-respond to colour, edges and texture at three scales. Numbers from it are comparable with each
-other (same seed, same image size), not with published FID values. Lower is better; the
-distance between two real image sets gives the floor.
+Both compare features f(x) in R^d of a fixed set of real images (N of them, the reference) with
+features of generated images (n of them). Lower is better; 0 means "same distribution".
+
+- Frechet distance (the "F" of FID): fit a Gaussian to each set of features and compare them,
+  FD = ||mu_r - mu_g||^2 + Tr(S_r + S_g - 2 (S_r S_g)^(1/2)).
+  It is BIASED: estimated from n images it is too large by roughly Tr(S)/n plus a term that grows
+  like d/n, so an FD from 169 images is larger than one from 1,000 images of the same
+  distribution. Compare FDs only between sets of the SAME size n.
+- Kernel distance (the "K" of KID, Binkowski et al. 2018): the squared maximum mean discrepancy
+  with the kernel k(x, y) = (x.y / d + 1)^3, computed with the UNBIASED estimator
+  MMD^2 = mean_{i!=j} k(r_i, r_j) + mean_{i!=j} k(g_i, g_j) - 2 mean_{i,j} k(r_i, g_j).
+  Its expected value does not depend on n, so a score of 169 images and one of 1,000 images are
+  comparable (the smaller set is only noisier). Unbiased means it can be slightly negative when
+  the two sets come from the same distribution. Papers often print KID x 1000.
+
+Features. FID uses an Inception network trained on ImageNet; it cannot be downloaded here and
+does not suit 32x32 emoji. For 3-channel images the default is ``EmojiFeatures``: a small CNN
+trained by ``scripts/train_feature_net.py`` to tell the 1,417 training emoji apart in all three
+styles (and to name the style); its 128-d penultimate layer is the embedding. Its weights are
+bundled (``bundled/emoji_features.pt``, checked against MANIFEST.json). For 1-channel images
+(MNIST) the default is ``RandomConvFeatures``, a fixed, seeded, untrained conv net, which is
+much less discriminative. Numbers depend on the features: they are comparable with each other
+(same features, same reference set), never with published FID/KID values.
+
+The floor. Score held-out real images of the same style against the reference: for emoji,
+``metric.score(data.load_emoji(style, split="test"))`` (169 emoji never in the reference). A
+perfect generator scores about that much; a generator that copies the training set scores below
+it. With ``KernelDistance`` the floor from 169 images and a generator scored on any n are
+comparable. With ``FrechetDistance`` they are only if the generator is scored on 169 images too
+(``FrechetDistance(real_train, n=169)``); with n=1000 its FD is lower by the bias, not by quality.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
-from torchmetrics.image.fid import FrechetInceptionDistance
+
+from . import data
+
+__all__ = [
+    "EmojiFeatures",
+    "FrechetDistance",
+    "KernelDistance",
+    "RandomConvFeatures",
+    "default_features",
+    "emoji_features",
+]
+
+FEATURES_FILE = "emoji_features.pt"
 
 
 class RandomConvFeatures(nn.Module):
@@ -30,16 +66,17 @@ class RandomConvFeatures(nn.Module):
         for c_in, c_out in zip(widths[:-1], widths[1:]):
             conv = nn.Conv2d(c_in, c_out, 3, padding=1)
             with torch.no_grad():
-                conv.weight.copy_(torch.randn(conv.weight.shape, generator=g) * (2 / (9 * c_in)) ** 0.5)
+                std = (2 / (9 * c_in)) ** 0.5
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=g) * std)
                 conv.bias.zero_()
             self.blocks.append(nn.Sequential(conv, nn.ReLU(), nn.AvgPool2d(2)))
+        self.channels = channels
         self.num_features = sum(widths[1:])
         self.requires_grad_(False)
         self.eval()
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.shape[-1] != 32:
-            x = nn.functional.interpolate(x, size=(32, 32), mode="bilinear", antialias=True, align_corners=False)
+        x = _resize32(x)
         feats = []
         for block in self.blocks:
             x = block(x)  # 32 -> 16 -> 8 -> 4
@@ -47,12 +84,78 @@ class RandomConvFeatures(nn.Module):
         return torch.cat(feats, dim=1)  # (B, num_features)
 
 
-class FrechetDistance:
-    """Frechet distance between a fixed set of real images and samples of a generator.
+class EmojiFeatures(nn.Module):
+    """Small CNN whose penultimate layer embeds 32x32 emoji; weights from ``emoji_features()``.
 
-    ``fd = FrechetDistance(real_test)`` caches the real features once; ``fd(gen)`` draws ``n``
-    samples from seeded noise (the same noise every call) and returns the distance;
-    ``fd.score(images)`` scores a tensor of images (B, C, H, W) in [-1, 1].
+    Input (B, 3, S, S) in [-1, 1] (resized to 32x32); output (B, num_features):
+
+        4 x [conv3x3, BatchNorm, ReLU], max-pool 2 after the first three   (B, 4w, 4, 4)
+        global average pool                                                 (B, 4w)
+        linear 4w -> num_features, BatchNorm1d (no ReLU)                    (B, num_features)
+        e -> sqrt(num_features) e / ||e||                                   (B, num_features)
+
+    with widths w, 2w, 4w, 4w. Trained (``scripts/train_feature_net.py``) with a linear
+    classifier on the BatchNorm output for emoji identity and one for style; the heads are not
+    kept. The last step puts every embedding on the sphere of radius sqrt(d): x.y / d is then
+    the cosine similarity, so the kernel of ``KernelDistance`` is (cos + 1)^3, between 0 and 8,
+    and no odd image with huge activations (noise) can dominate a score.
+    """
+
+    def __init__(self, *, width: int = 32, num_features: int = 128) -> None:
+        super().__init__()
+        widths = [3, width, 2 * width, 4 * width, 4 * width]
+        layers: list[nn.Module] = []
+        for i, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:])):
+            layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out)]
+            layers += [nn.ReLU(inplace=True)] + ([nn.MaxPool2d(2)] if i < 3 else [])
+        self.conv = nn.Sequential(*layers)
+        self.embed = nn.Sequential(nn.Linear(widths[-1], num_features), nn.BatchNorm1d(num_features))
+        self.channels = 3
+        self.num_features = num_features
+
+    def forward(self, x: Tensor) -> Tensor:
+        e = self.unnormalized(x)
+        return F.normalize(e, dim=1) * e.shape[1] ** 0.5
+
+    def unnormalized(self, x: Tensor) -> Tensor:
+        """The BatchNorm output (B, num_features), before the rescaling (what the heads see)."""
+        return self.embed(self.conv(_resize32(x)).mean(dim=(2, 3)))
+
+
+def _resize32(x: Tensor) -> Tensor:
+    """(B, C, S, S) -> (B, C, 32, 32), antialiased; 32x32 input is returned as is."""
+    if x.shape[-2:] == (32, 32):
+        return x
+    return F.interpolate(x, size=(32, 32), mode="bilinear", antialias=True, align_corners=False)
+
+
+def emoji_features() -> EmojiFeatures:
+    """The bundled, trained ``EmojiFeatures`` (eval mode, no gradients), on the CPU.
+
+    Raises ``data.DataError`` if the weights file is missing, corrupted or unreadable.
+    """
+    path = data.verify(FEATURES_FILE)
+    model = EmojiFeatures()
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)  # float16 on disk, copied into float32 parameters
+    except (OSError, RuntimeError, KeyError, TypeError) as err:
+        raise data.DataError(f"cannot load {path} ({err}); reinstall labutils") from err
+    return model.requires_grad_(False).eval()
+
+
+def default_features(channels: int) -> nn.Module:
+    """``emoji_features()`` for 3-channel images, ``RandomConvFeatures`` for any other count."""
+    return emoji_features() if channels == 3 else RandomConvFeatures(channels=channels)
+
+
+class _FeatureDistance:
+    """Shared machinery: embed a fixed real set once, then score images or a generator.
+
+    ``m = Metric(real)`` embeds ``real`` (N, C, H, W) in [-1, 1] once, on real's device;
+    ``m.score(images)`` scores (B, C, H, W) in [-1, 1], B >= 2; ``m(gen)`` draws ``n`` samples
+    from the same seeded noise z ~ N(0, I) of shape (n, nz) every call (``nz`` defaults to
+    ``gen.nz``), in eval mode, and scores them.
     """
 
     def __init__(
@@ -65,22 +168,31 @@ class FrechetDistance:
         batch_size: int = 250,
         seed: int = 0,
     ) -> None:
-        self.features = features or RandomConvFeatures(channels=real.shape[1])
-        self.n, self.nz, self.batch_size, self.seed = n, nz, batch_size, seed
-        self.metric = FrechetInceptionDistance(feature=self.features, reset_real_features=False)
+        _check_images(real, "real")
+        if n < 2:
+            raise ValueError(f"n must be at least 2, got {n}")
         self.device = real.device
-        self.metric.to(self.device)
-        for chunk in real.split(batch_size):
-            self.metric.update(chunk.float(), real=True)
+        features = default_features(real.shape[1]) if features is None else features
+        self.features = features.to(self.device).eval()
+        self.n, self.nz, self.batch_size, self.seed = n, nz, batch_size, seed
+        self.channels = real.shape[1]
+        self._fit_real(self.embed(real))
+
+    @torch.no_grad()
+    def embed(self, images: Tensor) -> Tensor:
+        """Features of ``images`` (B, C, H, W) in [-1, 1]: float64 (B, d) on the CPU."""
+        chunks = [
+            self.features(c.to(self.device, torch.float32)).cpu().double()
+            for c in images.split(self.batch_size)
+        ]
+        return torch.cat(chunks)
 
     def score(self, images: Tensor) -> float:
-        """Distance between the real set and ``images`` (B, C, H, W) in [-1, 1]."""
-        if images.dim() != 4 or images.shape[0] < 2:
-            raise ValueError(f"need a batch of at least 2 images (B, C, H, W), got {tuple(images.shape)}")
-        self.metric.reset()
-        for chunk in images.split(self.batch_size):
-            self.metric.update(chunk.to(self.device).float(), real=False)
-        return float(self.metric.compute())
+        """Distance between the real set and ``images`` (B, C, H, W) in [-1, 1], B >= 2."""
+        _check_images(images, "images")
+        if images.shape[1] != self.channels:
+            raise ValueError(f"expected {self.channels}-channel images, got {tuple(images.shape)}")
+        return float(self._distance(self.embed(images)))
 
     @torch.no_grad()
     def __call__(self, gen: nn.Module) -> float:
@@ -90,7 +202,67 @@ class FrechetDistance:
         was_training = gen.training
         gen.eval()
         try:
-            fake = torch.cat([gen(c) for c in z.split(self.batch_size)])
+            fake = torch.cat([gen(c).float() for c in z.split(self.batch_size)])
         finally:
             gen.train(was_training)
         return self.score(fake)
+
+    def _fit_real(self, feats: Tensor) -> None:
+        raise NotImplementedError
+
+    def _distance(self, feats: Tensor) -> Tensor:
+        raise NotImplementedError
+
+
+def _check_images(x: Tensor, name: str) -> None:
+    if x.dim() != 4 or x.shape[0] < 2:
+        raise ValueError(f"{name}: need a batch of at least 2 images (B, C, H, W), got {tuple(x.shape)}")
+    lo, hi = float(x.min()), float(x.max())
+    if not (-1.01 <= lo and hi <= 1.01):  # also False for NaN
+        raise ValueError(f"{name}: images must be in [-1, 1], got values in [{lo:.3g}, {hi:.3g}]")
+
+
+class FrechetDistance(_FeatureDistance):
+    """Frechet distance ||mu_r - mu_g||^2 + Tr(S_r + S_g - 2 (S_r S_g)^(1/2)) of the features.
+
+    mu: (d,) feature means; S: (d, d) covariances with the 1/(n-1) normalisation. Computed in
+    float64 as Tr((S_r S_g)^(1/2)) = sum sqrt(eig(A S_g A)), A = S_r^(1/2) (symmetric, PSD).
+    Biased upwards by O(1/n): compare only scores of equally many images (module docstring).
+    """
+
+    def _fit_real(self, feats: Tensor) -> None:
+        self.mu_r, cov = feats.mean(0), feats.T.cov()
+        w, v = torch.linalg.eigh(cov)
+        self.sqrt_r = (v * w.clamp(min=0).sqrt()) @ v.T  # S_r^(1/2)
+        self.trace_r = cov.trace()
+
+    def _distance(self, feats: Tensor) -> Tensor:
+        mu, cov = feats.mean(0), feats.T.cov()
+        cross = torch.linalg.eigvalsh(self.sqrt_r @ cov @ self.sqrt_r).clamp(min=0).sqrt().sum()
+        return (self.mu_r - mu).square().sum() + self.trace_r + cov.trace() - 2 * cross
+
+
+class KernelDistance(_FeatureDistance):
+    """Unbiased squared MMD of the features with the cubic kernel k(x, y) = (x.y / d + 1)^3 (KID).
+
+    MMD^2 = sum_{i!=j} k(r_i, r_j) / (N(N-1)) + sum_{i!=j} k(g_i, g_j) / (n(n-1))
+            - 2 sum_{i,j} k(r_i, g_j) / (N n),
+    over all N real and n generated feature vectors (no random subsets, so it is deterministic).
+    Its expectation does not depend on N or n: scores of different sample sizes are comparable.
+    """
+
+    def _kernel(self, a: Tensor, b: Tensor) -> Tensor:
+        return (a @ b.T / a.shape[1] + 1) ** 3
+
+    @staticmethod
+    def _off_diagonal_mean(k: Tensor) -> Tensor:
+        m = k.shape[0]
+        return (k.sum() - k.diagonal().sum()) / (m * (m - 1))
+
+    def _fit_real(self, feats: Tensor) -> None:
+        self.real = feats
+        self.k_rr = self._off_diagonal_mean(self._kernel(feats, feats))
+
+    def _distance(self, feats: Tensor) -> Tensor:
+        k_gg = self._off_diagonal_mean(self._kernel(feats, feats))
+        return self.k_rr + k_gg - 2 * self._kernel(self.real, feats).mean()

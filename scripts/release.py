@@ -15,6 +15,7 @@ import argparse
 import filecmp
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,13 +23,39 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = "solutions"
 RELEASE = "notebooks"
-# Never copied into a course directory or released (nbgrader ignores them too).
-IGNORE = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc", ".*")
+# Never released, even outside a git checkout: hidden files, caches, training runs.
+JUNK = {"__pycache__", "runs"}
 
 
 def assignments(source: Path = ROOT / SOURCE) -> list[str]:
     """Every assignment: a folder of solutions/ holding at least one notebook."""
     return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def source_files(folder: Path) -> list[Path]:
+    """The files of an assignment folder that git would commit (tracked, or new and not ignored).
+
+    Running a solution notebook in place leaves ignored files next to it (checkpoints in runs/,
+    .ipynb_checkpoints/); nbgrader would release every file it finds, so only these are copied.
+    Outside a git checkout: every file but hidden ones and ``JUNK``.
+    """
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\0")
+        files = [folder / name for name in listed if name]
+    except (OSError, subprocess.CalledProcessError):
+        files = list(folder.rglob("*"))
+    return sorted(
+        f
+        for f in files
+        if f.is_file()
+        and not any(p.startswith(".") or p in JUNK for p in f.relative_to(folder).parts)
+    )
 
 
 def nbgrader_config(course_root: Path):
@@ -67,7 +94,10 @@ def generate(course_root: Path, names: list[str], source: Path = ROOT / SOURCE) 
         dst = course_root / SOURCE / name
         if dst.exists():
             shutil.rmtree(dst)
-        shutil.copytree(src, dst, ignore=IGNORE)
+        for f in source_files(src):
+            target = dst / f.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, target)
     api = NbGraderAPI(config=nbgrader_config(course_root))
     for name in names:
         result = api.generate_assignment(name, force=True)

@@ -1,0 +1,392 @@
+"""Training speed of the Lab 1 DCGAN: classic course code against labutils' fast path (issue #3).
+
+Trains the same DCGAN (32x32 images, nz 64, ngf = ndf = 32, non-saturating BCE losses, Adam
+lr 3e-4, betas (0.5, 0.999), same initial weights) two ways in one run, for the same number of
+iterations at each batch size:
+
+- baseline, as classic course code does it: the bundled windows emoji (train split, 64 px)
+  written to PNG files, read back by torchvision's ImageFolder with PIL and transformed
+  (Resize 32, ToTensor, Normalize), a DataLoader(num_workers=0, shuffle=True), plain Adam,
+  a plain D update then G update, and ``.item()`` on both losses every iteration;
+- labutils: ``train.train_gan`` with its defaults (data resident on the device, batches by
+  index, losses read back every ``log_every`` iterations, the fastest Adam kernel measured,
+  channels-last where it was measured to win) plus any switches given below.
+
+Both use one G forward per iteration, so both compute the same update (tests/test_fastpath.py
+checks this). Warm-up iterations are not timed; on CUDA the device is synchronised before the
+clock is read. The timed iterations run in rounds that alternate between the two paths, so a
+change of load on a shared machine hits both; it/s is the median over the rounds (min and max
+are reported too). A labutils round times the whole ``train_gan`` call, set-up and the final
+sample grid included.
+
+GFLOP per iteration comes from ``torch.utils.flop_counter.FlopCounterMode`` over one training
+iteration of each path (the baseline's G update also computes D's weight gradients, which
+labutils skips). The machine's matmul GFLOP/s is the best of several 2048x2048 float32 matmuls.
+
+    python benchmarks/train_speed.py                    # the default device, batch 16 and 64
+    python benchmarks/train_speed.py --batch-sizes 16 --iters 600 --channels-last on
+    python benchmarks/train_speed.py --device cuda --amp --compile
+
+Writes JSON to ``--out`` (default ``benchmarks/results/<device>.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torchvision
+from PIL import Image
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+from torchvision import datasets, transforms
+
+from labutils import config, data, losses, models, train
+
+ROOT = Path(__file__).resolve().parents[1]
+NZ, WIDTH, LR, BETAS, SIZE = 64, 32, 3e-4, (0.5, 0.999), 32
+REFERENCE_ITERS = 5000  # the classic assignment's budget, for the projected time
+
+
+# ---------------------------------------------------------------------------- machine
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "cpu":
+        try:
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+        return platform.processor() or platform.machine()
+    return device.type
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() or None
+
+
+def loadavg() -> list[float] | None:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (OSError, AttributeError):
+        return None
+
+
+def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 7) -> float:
+    """Best GFLOP/s of n x n float32 matmuls on ``device`` (2 n^3 FLOP each)."""
+    g = torch.Generator(device=device).manual_seed(0)
+    a = torch.randn(n, n, device=device, generator=g)
+    b = torch.randn(n, n, device=device, generator=g)
+    per_call = 1 if device.type == "cpu" else 20  # GPU: enough work between the two syncs
+    for _ in range(2):
+        a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        sync(device)
+        t = time.perf_counter()
+        for _ in range(per_call):
+            a @ b
+        sync(device)
+        best = min(best, (time.perf_counter() - t) / per_call)
+    return 2 * n**3 / best / 1e9
+
+
+# ---------------------------------------------------------------------------- the two paths
+
+
+def new_models(seed: int) -> tuple[nn.Module, nn.Module]:
+    torch.manual_seed(seed)
+    gen = models.DCGenerator(nz=NZ, ngf=WIDTH, image_size=SIZE).apply(models.dcgan_init)
+    disc = models.DCDiscriminator(ndf=WIDTH, image_size=SIZE).apply(models.dcgan_init)
+    return gen, disc
+
+
+def emoji(size: int, n: int | None) -> torch.Tensor:
+    """The bundled windows emoji, train split (the first ``n``): (N, 3, size, size) in [-1, 1]."""
+    return data.load_emoji("windows", split="train", size=size)[:n]
+
+
+def write_pngs(root: Path, n: int | None) -> Path:
+    """The bundled windows emoji (train split, 64 px) as PNG files in an ImageFolder layout."""
+    x = emoji(64, n)  # (N, 3, 64, 64) in [-1, 1]
+    images = ((x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    folder = root / "windows"
+    folder.mkdir(parents=True)
+    for i, image in enumerate(images):
+        Image.fromarray(image).save(folder / f"{i:04d}.png")
+    return root
+
+
+def baseline_step(gen, disc, opt_g, opt_d, real, z):
+    """The classic plain step: one G forward, update D on real and detached fake, then G."""
+    fake = gen(z)
+    opt_d.zero_grad()
+    d_loss = losses.bce_d_loss(disc(real), disc(fake.detach()))
+    d_loss.backward()
+    opt_d.step()
+    opt_g.zero_grad()
+    g_loss = losses.bce_g_loss(disc(fake))
+    g_loss.backward()
+    opt_g.step()
+    return d_loss, g_loss
+
+
+class Baseline:
+    """Classic course code: PIL + torchvision transforms + DataLoader, .item() every iteration."""
+
+    def __init__(self, png_root: Path, batch_size: int, device: torch.device, seed: int):
+        tf = transforms.Compose(
+            [
+                transforms.Resize(SIZE),
+                transforms.ToTensor(),
+                transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+            ]
+        )
+        dataset = datasets.ImageFolder(str(png_root), transform=tf)
+        self.loader = torch.utils.data.DataLoader(
+            dataset, batch_size=batch_size, shuffle=True, num_workers=0, drop_last=True
+        )
+        self.batches = iter(self.loader)
+        self.device, self.batch_size = device, batch_size
+        self.gen, self.disc = new_models(seed)
+        self.gen.to(device).train()
+        self.disc.to(device).train()
+        self.opt_g = torch.optim.Adam(self.gen.parameters(), lr=LR, betas=BETAS)
+        self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=LR, betas=BETAS)
+        self.d_losses: list[float] = []
+        self.g_losses: list[float] = []
+
+    def next_batch(self) -> torch.Tensor:
+        try:
+            real, _ = next(self.batches)
+        except StopIteration:  # a new epoch, a new shuffle
+            self.batches = iter(self.loader)
+            real, _ = next(self.batches)
+        return real.to(self.device)
+
+    def iteration(self) -> None:
+        real = self.next_batch()
+        z = torch.randn(self.batch_size, NZ, device=self.device)
+        d_loss, g_loss = baseline_step(self.gen, self.disc, self.opt_g, self.opt_d, real, z)
+        self.d_losses.append(d_loss.item())  # a host sync per loss per iteration
+        self.g_losses.append(g_loss.item())
+
+    def run(self, iters: int) -> float:
+        sync(self.device)
+        t = time.perf_counter()
+        for _ in range(iters):
+            self.iteration()
+        sync(self.device)
+        return time.perf_counter() - t
+
+    def flops(self) -> int:
+        real = self.next_batch()
+        z = torch.randn(self.batch_size, NZ, device=self.device)
+        with FlopCounterMode(display=False) as counter:
+            baseline_step(self.gen, self.disc, self.opt_g, self.opt_d, real, z)
+        return counter.get_total_flops()
+
+
+class Labutils:
+    """labutils' default path: ``train.train_gan`` on the data held on the device."""
+
+    def __init__(self, batch_size: int, device: torch.device, seed: int, switches: dict, n: int | None):
+        self.images = emoji(SIZE, n)  # (N, 3, 32, 32)
+        self.device, self.batch_size, self.switches = device, batch_size, switches
+        self.gen, self.disc = new_models(seed)
+        self.cfg = config.DCGANConfig(
+            batch_size=batch_size, nz=NZ, ngf=WIDTH, ndf=WIDTH, lr=LR, betas=BETAS, seed=seed
+        )
+
+    def run(self, iters: int) -> float:
+        cfg = dataclasses.replace(self.cfg, iters=iters, sample_every=iters, eval_every=iters)
+        sync(self.device)
+        t = time.perf_counter()
+        train.train_gan(
+            self.gen, self.disc, self.images, cfg, device=self.device, progress=False, **self.switches
+        )
+        sync(self.device)
+        return time.perf_counter() - t
+
+    def flops(self) -> int:
+        opt_g, opt_d = train.make_optimizers(self.gen, self.disc, self.cfg, self.device)
+        real = self.images[: self.batch_size].to(self.device)
+        z = torch.randn(self.batch_size, NZ, device=self.device)
+        with FlopCounterMode(display=False) as counter:
+            train.gan_step(self.gen, self.disc, opt_g, opt_d, real, z)
+        return counter.get_total_flops()
+
+
+# ---------------------------------------------------------------------------- measuring
+
+
+def measure(runner, iters: int, warmup: int, rounds: int) -> list[float]:
+    """Time ``iters`` iterations split into ``rounds``; returns the seconds of each round."""
+    runner.run(warmup)
+    return [runner.run(n) for n in split(iters, rounds)]
+
+
+def split(iters: int, rounds: int) -> list[int]:
+    rounds = max(1, min(rounds, iters))
+    return [iters // rounds + (1 if i < iters % rounds else 0) for i in range(rounds)]
+
+
+def summary(seconds: list[float], iters: int, gflop: float, peak: float) -> dict:
+    per_round = [n / s for n, s in zip(split(iters, len(seconds)), seconds)]
+    its = statistics.median(per_round)
+    return {
+        "it_per_s": its,
+        "it_per_s_rounds": per_round,
+        "ms_per_it": 1000 / its,
+        "gflop_per_it": gflop,
+        "gflop_per_s": gflop * its,
+        "fraction_of_matmul": gflop * its / peak,
+        "seconds_for_5000": REFERENCE_ITERS / its,
+    }
+
+
+def run_config(
+    batch_size: int, args, device: torch.device, png_root: Path, switches: dict, peak: float, log: Callable
+) -> dict:
+    base = Baseline(png_root, batch_size, device, args.seed)
+    fast = Labutils(batch_size, device, args.seed, switches, args.images)
+    base.run(args.warmup)
+    fast.run(args.warmup)
+    times: dict[str, list[float]] = {"baseline": [], "labutils": []}
+    for n in split(args.iters, args.rounds):  # alternate, so both see the same load
+        times["baseline"].append(base.run(n))
+        times["labutils"].append(fast.run(n))
+    result = {"batch_size": batch_size, "iters": args.iters, "warmup": args.warmup}
+    for name, runner in (("baseline", base), ("labutils", fast)):
+        result[name] = summary(times[name], args.iters, runner.flops() / 1e9, peak)
+    result["ratio"] = result["labutils"]["it_per_s"] / result["baseline"]["it_per_s"]
+    for name in ("baseline", "labutils"):
+        r = result[name]
+        lo, hi = min(r["it_per_s_rounds"]), max(r["it_per_s_rounds"])
+        log(
+            f"{batch_size:>5}  {name:<8}  {r['it_per_s']:6.1f} ({lo:5.1f}-{hi:5.1f})  "
+            f"{r['ms_per_it']:7.1f}  {r['gflop_per_it']:8.2f}  {r['gflop_per_s']:8.1f}  "
+            f"{100 * r['fraction_of_matmul']:7.0f}%  {r['seconds_for_5000'] / 60:8.1f} min"
+        )
+    log(f"{'':>5}  ratio labutils / baseline: {result['ratio']:.2f}x")
+    return result
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--iters", type=int, default=300, help="timed iterations per path and batch size")
+    p.add_argument("--warmup", type=int, default=20, help="untimed iterations before timing")
+    p.add_argument("--rounds", type=int, default=3, help="alternating timed rounds per path")
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 64])
+    p.add_argument("--device", default=None, help="cpu, cuda, ... (default: labutils' choice)")
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (CPU)")
+    p.add_argument(
+        "--channels-last", choices=["auto", "on", "off"], default="auto",
+        help="labutils path: channels-last storage (auto: labutils' measured default)",
+    )
+    p.add_argument(
+        "--fused", choices=["auto", "on", "off"], default="auto",
+        help="labutils path: Adam kernel (auto: labutils' measured default)",
+    )
+    p.add_argument("--amp", action="store_true", help="labutils path: bfloat16 autocast")
+    p.add_argument("--compile", action="store_true", help="labutils path: torch.compile the models")
+    p.add_argument(
+        "--no-cudnn-benchmark", action="store_true", help="labutils path on CUDA: leave it off"
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--images", type=int, default=None, help="use the first N emoji (default all)")
+    p.add_argument("--matmul-size", type=int, default=2048, help="side of the peak-FLOP matmuls")
+    p.add_argument("--out", type=Path, default=None, help="JSON results (default benchmarks/results/<device>.json)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    device = config.get_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    os.environ.setdefault("LABUTILS_PROGRESS", "0")
+    tri = {"auto": None, "on": True, "off": False}
+    switches = {
+        "channels_last": tri[args.channels_last],
+        "fused": tri[args.fused],
+        "amp": args.amp,
+        "compile": args.compile,
+        "cudnn_benchmark": not args.no_cudnn_benchmark,
+    }
+    name = device_name(device)
+    slug = device.type if device.type != "cuda" else "cuda-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    out = args.out or ROOT / "benchmarks" / "results" / f"{slug}.json"
+
+    def log(line: str = "") -> None:
+        print(line, flush=True)
+
+    load_before = loadavg()
+    log(f"device: {device} ({name}), {torch.get_num_threads()} threads; torch {torch.__version__}, "
+        f"torchvision {torchvision.__version__}; load average {load_before}")
+    log(f"labutils switches: {switches}")
+    peak = matmul_gflops(device, args.matmul_size)
+    m = args.matmul_size
+    log(f"matmul {m}x{m} float32: {peak:.1f} GFLOP/s (best of 7)")
+    log(f"{args.iters} timed iterations per path in {args.rounds} alternating rounds, "
+        f"{args.warmup} warm-up iterations untimed; it/s is the median round (min-max)")
+    log(f"{'batch':>5}  {'path':<8}  {'it/s (min-max)':>19}  {'ms/it':>7}  {'GFLOP/it':>8}  "
+        f"{'GFLOP/s':>8}  {'%matmul':>8}  {'5,000 it':>12}")
+    configs = []
+    with tempfile.TemporaryDirectory(prefix="train_speed_") as tmp:
+        png_root = write_pngs(Path(tmp), args.images)
+        for batch_size in args.batch_sizes:
+            configs.append(run_config(batch_size, args, device, png_root, switches, peak, log))
+    results = {
+        "device": str(device),
+        "device_name": name,
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "python": platform.python_version(),
+        "threads": torch.get_num_threads(),
+        "git_commit": git_commit(),
+        "loadavg_before": load_before,
+        "loadavg_after": loadavg(),
+        "matmul_gflop_per_s": peak,
+        "matmul_size": args.matmul_size,
+        "switches": switches,
+        "model": {"image_size": SIZE, "nz": NZ, "ngf": WIDTH, "ndf": WIDTH, "loss": "bce"},
+        "rounds": args.rounds,
+        "configs": configs,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    log(f"wrote {out}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

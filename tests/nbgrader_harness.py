@@ -1,0 +1,169 @@
+"""The nbgrader round trip, as nbgrader's own tests do it, in a temporary course directory.
+
+    course = make_course(tmp, "lab1_dcgan")      # solutions/ -> notebooks/ (generate_assignment)
+    submit(course, "alice", "lab1_dcgan", nb)     # submitted/alice/lab1_dcgan/<name>.ipynb
+    autograde(course, "lab1_dcgan")               # every student, one call
+    autograded_scores(course, "lab1_dcgan", "lab1_dcgan", "alice")  # {test grade_id: (score, max)}
+
+Submissions are built from the release: ``fill_solutions`` puts the solution notebook's code and
+answers (without the ``### BEGIN/END SOLUTION`` lines) into every solution cell, and
+``apply_wrong_answer`` replaces one solution cell with a file from tests/wrong_answers/.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import re
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+ROOT = Path(__file__).resolve().parents[1]
+WRONG_ANSWERS = Path(__file__).resolve().parent / "wrong_answers"
+
+_spec = importlib.util.spec_from_file_location("release", ROOT / "scripts" / "release.py")
+release = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(release)
+
+MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+CELL_LINE = re.compile(r"^#\s*cell:\s*(\S+)\s*$")
+
+
+def grade_id(cell: NotebookNode) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def is_solution(cell: NotebookNode) -> bool:
+    return bool(cell.metadata.get("nbgrader", {}).get("solution"))
+
+
+def autograded_tests(nb: NotebookNode) -> dict[str, float]:
+    """grade_id -> points of every autograded test cell (graded, not a solution cell)."""
+    out = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            out[meta["grade_id"]] = float(meta["points"])
+    return out
+
+
+def make_course(course: Path, assignment: str, source: Path = ROOT / "solutions") -> Path:
+    """Generate ``assignment`` from ``source`` into the course directory ``course``."""
+    release.generate(course, [assignment], source)
+    return course
+
+
+def release_notebooks(course: Path, assignment: str) -> dict[str, NotebookNode]:
+    """name -> released (student) notebook of the assignment."""
+    folder = course / release.RELEASE / assignment
+    return {p.stem: nbformat.read(p, as_version=4) for p in sorted(folder.glob("*.ipynb"))}
+
+
+def strip_markers(source: str) -> str:
+    return "\n".join(line for line in source.split("\n") if not MARKER.match(line))
+
+
+def fill_solutions(release_nb: NotebookNode, solution_nb: NotebookNode) -> NotebookNode:
+    """The release with every solution cell (code and written answers) answered as in the solution."""
+    answers = {grade_id(c): strip_markers(c.source) for c in solution_nb.cells if is_solution(c)}
+    nb = copy.deepcopy(release_nb)
+    for cell in nb.cells:
+        if is_solution(cell):
+            cell.source = answers[grade_id(cell)]
+    return nb
+
+
+def up_to_last_test(nb: NotebookNode) -> NotebookNode:
+    """A copy of ``nb`` without the ordinary code cells after the last autograded test cell.
+
+    Cells run in order, so those cells (training, plots) cannot change an autograded score;
+    dropping them makes grading a submission several times faster. nbgrader cells stay.
+    """
+    tests = autograded_tests(nb)
+    last = max(i for i, c in enumerate(nb.cells) if grade_id(c) in tests)
+    nb = copy.deepcopy(nb)
+    nb.cells = [
+        c for i, c in enumerate(nb.cells) if i <= last or grade_id(c) or c.cell_type != "code"
+    ]
+    return nb
+
+
+def read_wrong_answer(path: Path) -> tuple[str, str]:
+    """(grade_id, source) of a wrong answer file: first line ``# cell: <grade_id>``, then the source."""
+    first, _, rest = path.read_text().partition("\n")
+    m = CELL_LINE.match(first)
+    if not m:
+        raise ValueError(f"{path}: the first line must be '# cell: <grade_id>', got {first!r}")
+    return m.group(1), rest.rstrip("\n")
+
+
+def apply_wrong_answer(nb: NotebookNode, path: Path) -> tuple[NotebookNode, str]:
+    """A copy of ``nb`` with the solution cell named in ``path`` replaced by its source."""
+    cell_id, source = read_wrong_answer(path)
+    nb = copy.deepcopy(nb)
+    cells = [c for c in nb.cells if grade_id(c) == cell_id and is_solution(c)]
+    if len(cells) != 1:
+        raise ValueError(f"{path.name}: no solution cell {cell_id!r} in the notebook")
+    cells[0].source = source
+    return nb, cell_id
+
+
+def submit(course: Path, student: str, assignment: str, name: str, nb: NotebookNode) -> Path:
+    path = course / "submitted" / student / assignment / f"{name}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def autograde(course: Path, assignment: str, student: str = "*", **config) -> str:
+    """Autograde ``student`` (default: everyone submitted) in one call; returns nbgrader's log.
+
+    ``config`` overrides settings, e.g. ``{"Execute.timeout": 20}``.
+    Raises AssertionError with the log when nbgrader reports a failure.
+    """
+    from nbgrader.apps import NbGraderAPI
+
+    cfg = release.nbgrader_config(course)
+    for key, value in config.items():
+        section, trait = key.split(".")
+        setattr(cfg[section], trait, value)
+    release.use_this_python()
+    result = NbGraderAPI(config=cfg).autograde(assignment, student, force=True)
+    log = result.get("log", "")
+    assert result["success"], f"nbgrader autograde failed:\n{log}\n{result.get('error', '')}"
+    return log
+
+
+def autograded_scores(
+    course: Path, assignment: str, name: str, student: str
+) -> dict[str, tuple[float, float]]:
+    """grade_id -> (auto_score, max_score) of every autograded test cell of one submission."""
+    from nbgrader.api import Gradebook
+
+    release.use_this_python()
+    with Gradebook(release.nbgrader_config(course).CourseDirectory.db_url) as gb:
+        solution_ids = {c.name for c in gb.find_notebook(name, assignment).solution_cells}
+        sub = gb.find_submission_notebook(name, assignment, student)
+        return {
+            g.name: (g.auto_score or 0.0, g.max_score)
+            for g in sub.grades
+            if g.name not in solution_ids
+        }
+
+
+def autograded_notebook(course: Path, assignment: str, name: str, student: str) -> NotebookNode:
+    return nbformat.read(
+        course / "autograded" / student / assignment / f"{name}.ipynb", as_version=4
+    )
+
+
+def error_summary(nb: NotebookNode, cell_id: str) -> str:
+    """The last line of the error a graded cell printed ('' when it passed): what the student sees."""
+    for cell in nb.cells:
+        if grade_id(cell) == cell_id and cell.cell_type == "code":
+            for out in cell.get("outputs", []):
+                if out.output_type == "error":
+                    return f"{out.ename}: {out.evalue}"[:200]
+    return ""

@@ -1,0 +1,204 @@
+"""The fast training path computes the same update as classic course code.
+
+``train.train_gan`` keeps the data on the device, draws batches by index, reads the losses
+back every ``log_every`` iterations and uses the fastest Adam kernel and memory layout that
+were measured (benchmarks/train_speed.py). Here the same models are trained a few iterations
+both ways from the same start, on the same batches in the same order and the same z: the
+classic way (a DataLoader whose sampler replays the fast path's index sequence, plain Adam,
+a plain step, ``.item()`` every iteration) and the fast way. The losses of every iteration,
+the parameters and BatchNorm's running statistics must agree to float rounding.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from labutils import losses, models, train
+from labutils.config import DCGANConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+ITERS, BATCH, N_IMAGES = 5, 16, 40  # 40 images: the 5 batches of 16 cross an epoch boundary
+
+
+def new_models(seed: int = 0):
+    torch.manual_seed(seed)
+    gen = models.DCGenerator(nz=64, ngf=32).apply(models.dcgan_init)
+    disc = models.DCDiscriminator(ndf=32).apply(models.dcgan_init)
+    return gen, disc
+
+
+def images(seed: int = 1) -> torch.Tensor:
+    """Distinct random images in [-1, 1], so a batch tells which images it holds."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(N_IMAGES, 3, 32, 32, generator=g) * 2 - 1  # (N, 3, 32, 32)
+
+
+def fast_run(device: str, cfg: DCGANConfig, **switches):
+    """train_gan on the reference models; returns the models, history and the (real, z) fed."""
+    gen, disc = new_models()
+    fed: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def recording_step(gen, disc, opt_g, opt_d, real, z, d_loss_fn, g_loss_fn):
+        fed.append((real.detach().cpu().clone(), z.detach().cpu().clone()))
+        return train.gan_step(gen, disc, opt_g, opt_d, real, z, d_loss_fn, g_loss_fn)
+
+    history = train.train_gan(
+        gen, disc, images(), cfg, step=recording_step, device=device, progress=False, **switches
+    )
+    return gen, disc, history, fed
+
+
+def baseline_run(device: str, cfg: DCGANConfig, order: list[int], zs: list[torch.Tensor]):
+    """Classic course code: DataLoader, plain Adam, plain step, .item() every iteration."""
+    gen, disc = new_models()
+    gen.to(device).train()
+    disc.to(device).train()
+    opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=cfg.betas, foreach=False)
+    opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=cfg.betas, foreach=False)
+    loader = DataLoader(TensorDataset(images()), batch_size=cfg.batch_size, sampler=order)
+    d_hist, g_hist = [], []
+    for (real,), z in zip(loader, zs):
+        real, z = real.to(device), z.to(device)
+        fake = gen(z)
+        opt_d.zero_grad()
+        d_loss = losses.bce_d_loss(disc(real), disc(fake.detach()))
+        d_loss.backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        g_loss = losses.bce_g_loss(disc(fake))
+        g_loss.backward()
+        opt_g.step()
+        d_hist.append(d_loss.item())
+        g_hist.append(g_loss.item())
+    return gen, disc, d_hist, g_hist
+
+
+def indices_of(batch: torch.Tensor, data: torch.Tensor) -> list[int]:
+    """Which images of ``data`` a batch holds, in order (each must match exactly once)."""
+    same = (batch[:, None] == data[None]).flatten(2).all(2)  # (B, N)
+    assert (same.sum(1) == 1).all(), "every image of a batch is one image of the data set"
+    return same.float().argmax(1).tolist()
+
+
+def compare(device: str, atol: float, rtol: float, loss_rtol: float | None = None, **switches) -> None:
+    """Train ITERS iterations both ways from the same start on the same batches and z."""
+    cfg = DCGANConfig(batch_size=BATCH, iters=ITERS, log_every=2, sample_every=ITERS, eval_every=ITERS)
+    gen, disc, history, fed = fast_run(device, cfg, **switches)
+    assert len(fed) == ITERS and history.iters == list(range(1, ITERS + 1))
+    order = [i for real, _ in fed for i in indices_of(real, images())]
+    epoch = N_IMAGES // BATCH * BATCH
+    assert sorted(order[:epoch]) == sorted(set(order[:epoch]))  # no image twice in an epoch
+    ref_gen, ref_disc, d_hist, g_hist = baseline_run(device, cfg, order, [z for _, z in fed])
+
+    loss_tol = {"atol": atol, "rtol": loss_rtol or rtol}
+    torch.testing.assert_close(torch.tensor(history.d_loss), torch.tensor(d_hist), **loss_tol)
+    torch.testing.assert_close(torch.tensor(history.g_loss), torch.tensor(g_hist), **loss_tol)
+    for name, a, b in [("G", gen, ref_gen), ("D", disc, ref_disc)]:
+        ref = b.state_dict()
+        for key, value in a.state_dict().items():  # parameters and BatchNorm running stats
+            torch.testing.assert_close(
+                value.cpu(), ref[key].cpu(), atol=atol, rtol=rtol,
+                msg=lambda m, k=key, n=name: f"{n} {k}: {m}",
+            )
+
+
+def test_fast_path_is_classic_code_exactly_on_cpu():
+    """Same kernels (unfused Adam, contiguous layout): the data path on the device, batches by
+    index, losses read back every log_every and D frozen in the G update change nothing."""
+    compare("cpu", atol=1e-6, rtol=1e-6, fused=False, channels_last=False)
+
+
+@pytest.mark.parametrize("channels_last", [None, True], ids=["default", "channels_last"])
+def test_fast_path_matches_classic_code_on_cpu(channels_last):
+    """The default fast path (fused Adam on the CPU) and channels-last storage round
+    differently; Adam's update lr * m / (sqrt(v) + eps) turns rounding in a gradient element
+    near eps into up to lr, so after k iterations parameters agree to about k * lr and the
+    losses to a relative 1e-3 (about 3e-4 observed)."""
+    lr = DCGANConfig().lr
+    compare("cpu", atol=ITERS * lr, rtol=0, loss_rtol=2e-3, channels_last=channels_last)
+
+
+def test_fused_adam_rounds_like_adam():
+    """One kernel choice alone: fused Adam takes the same steps as the for-loop Adam."""
+    gen, _ = new_models()
+    params = [[p.detach().clone().requires_grad_() for p in gen.parameters()] for _ in range(2)]
+    opts = [
+        torch.optim.Adam(params[0], lr=3e-4, betas=(0.5, 0.999), foreach=False),
+        torch.optim.Adam(params[1], lr=3e-4, betas=(0.5, 0.999), fused=True),
+    ]
+    g = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        grads = [torch.randn(p.shape, generator=g) * 0.01 for p in params[0]]
+        for opt, ps in zip(opts, params):
+            for p, grad in zip(ps, grads):
+                p.grad = grad.clone()
+            opt.step()
+    for a, b in zip(*params):
+        torch.testing.assert_close(a, b, atol=1e-7, rtol=1e-6)
+
+
+def test_channels_last_rounds_like_contiguous():
+    """The other kernel choice alone: the same losses and gradients in either layout."""
+    results = []
+    for layout in (torch.contiguous_format, torch.channels_last):
+        gen, disc = new_models()
+        gen.to(memory_format=layout)
+        disc.to(memory_format=layout)
+        real = images()[:BATCH].contiguous(memory_format=layout)
+        z = torch.randn(BATCH, 64, generator=torch.Generator().manual_seed(2))
+        fake = gen(z)
+        d_loss = losses.bce_d_loss(disc(real), disc(fake.detach()))
+        g_loss = losses.bce_g_loss(disc(fake))
+        grads = torch.autograd.grad(d_loss + g_loss, [*gen.parameters(), *disc.parameters()])
+        results.append((d_loss, g_loss, grads))
+    (d0, g0, grads0), (d1, g1, grads1) = results
+    torch.testing.assert_close(d1, d0)
+    torch.testing.assert_close(g1, g0)
+    for a, b in zip(grads1, grads0):
+        torch.testing.assert_close(a.contiguous(), b, atol=1e-6, rtol=1e-4)
+
+
+def test_fast_path_defaults_on_cpu():
+    """What the defaults pick on the CPU, as measured (see benchmarks/train_speed.py)."""
+    gen, disc = new_models()
+    opt_g, opt_d = train.make_optimizers(gen, disc, DCGANConfig(), torch.device("cpu"))
+    for opt in (opt_g, opt_d):
+        assert bool(opt.defaults["fused"]) is train._CPU_FUSED_ADAM
+    assert not train._channels_last_wins(torch.device("cpu"), 16)
+
+
+def test_benchmark_runs(tmp_path):
+    """benchmarks/train_speed.py end to end with a tiny budget, and the JSON it writes."""
+    spec = importlib.util.spec_from_file_location("train_speed", ROOT / "benchmarks" / "train_speed.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["train_speed"] = bench
+    spec.loader.exec_module(bench)
+    out = tmp_path / "cpu.json"
+    bench.main(
+        ["--device", "cpu", "--iters", "2", "--warmup", "1", "--rounds", "1", "--batch-sizes", "8",
+         "--images", "64", "--matmul-size", "256", "--out", str(out)]
+    )  # fmt: skip
+    result = json.loads(out.read_text())
+    assert result["device"] == "cpu" and result["threads"] == torch.get_num_threads()
+    (row,) = result["configs"]
+    assert row["batch_size"] == 8
+    for path in ("baseline", "labutils"):
+        assert row[path]["it_per_s"] > 0 and row[path]["gflop_per_it"] > 0
+    assert row["ratio"] == pytest.approx(row["labutils"]["it_per_s"] / row["baseline"]["it_per_s"])
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_fast_path_matches_classic_code_on_gpu():
+    # cuDNN may pick other algorithms (and TF32) for the two runs: looser tolerances.
+    compare("cuda", atol=ITERS * DCGANConfig().lr, rtol=0, loss_rtol=1e-2)
+    cfg = DCGANConfig(batch_size=BATCH, iters=ITERS, sample_every=ITERS, eval_every=ITERS)
+    _, _, history, _ = fast_run("cuda", cfg, amp=True, channels_last=True)
+    assert all(torch.isfinite(torch.tensor(history.d_loss + history.g_loss)))
