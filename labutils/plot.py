@@ -12,7 +12,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torchvision.utils import make_grid
 
 from .train import History
 
@@ -24,6 +23,8 @@ def to_numpy_image(images: Tensor, *, nrow: int = 8, padding: int = 2) -> np.nda
         x = x[None]
     if x.dim() != 4:
         raise ValueError(f"expected images (B, C, H, W), got {tuple(images.shape)}")
+    from torchvision.utils import make_grid  # imported here: torchvision takes ~1.7 s to import
+
     x = ((x + 1) / 2).clamp(0, 1)
     grid = make_grid(x, nrow=nrow, padding=padding, pad_value=1.0)
     return grid.permute(1, 2, 0).numpy()

@@ -38,10 +38,10 @@ def test_losses_are_finite_for_extreme_logits():
 
 def test_gradient_of_the_two_generator_losses_wrt_the_logit():
     # non-saturating: d/dl [-log sigma(l)] = sigma(l) - 1; minimax: d/dl log(1 - sigma(l)) = -sigma(l)
-    l = torch.tensor([-6.0, 0.0, 6.0], requires_grad=True)
-    (g_ns,) = torch.autograd.grad(losses.bce_g_loss(l) * 3, l)
-    (g_sat,) = torch.autograd.grad(losses.saturating_g_loss(l) * 3, l)
-    s = torch.sigmoid(l.detach())
+    logit = torch.tensor([-6.0, 0.0, 6.0], requires_grad=True)
+    (g_ns,) = torch.autograd.grad(losses.bce_g_loss(logit) * 3, logit)
+    (g_sat,) = torch.autograd.grad(losses.saturating_g_loss(logit) * 3, logit)
+    s = torch.sigmoid(logit.detach())
     assert torch.allclose(g_ns, s - 1)
     assert torch.allclose(g_sat, -s)
     assert g_sat[0].abs() < 0.01 < g_ns[0].abs()  # where D rejects the fake, only one still has a gradient

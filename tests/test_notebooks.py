@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, smoke_env
 
 SOLUTIONS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
