@@ -391,6 +391,11 @@ def main() -> None:
             **LICENSES[key],
         }
     n_test = sum(r["is_test"] for r in rows)
+    # keep entries other scripts own (the metric's weights, from scripts/train_feature_net.py)
+    old_manifest = args.out / "MANIFEST.json"
+    if old_manifest.exists():
+        for fname, entry in json.loads(old_manifest.read_text())["files"].items():
+            files.setdefault(fname, entry)
     manifest = {
         "files": files,
         "splits": {
