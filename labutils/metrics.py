@@ -282,8 +282,11 @@ class FrechetDistance(_FeatureDistance):
 class KernelDistance(_FeatureDistance):
     """Unbiased squared MMD of the features with the cubic kernel k(x, y) = (x.y / d + 1)^3 (KID).
 
-    MMD^2 = sum_{i!=j} k(r_i, r_j) / (N(N-1)) + sum_{i!=j} k(g_i, g_j) / (n(n-1))
-            - 2 sum_{i,j} k(r_i, g_j) / (N n),
+    The estimate is::
+
+        MMD^2 = sum_{i!=j} k(r_i, r_j) / (N(N-1)) + sum_{i!=j} k(g_i, g_j) / (n(n-1))
+                - 2 sum_{i,j} k(r_i, g_j) / (N n)
+
     over all N real and n generated feature vectors (no random subsets, so it is deterministic).
     Its expectation does not depend on N or n: scores of different sample sizes are comparable.
     """
