@@ -21,7 +21,12 @@ sample grid included.
 
 GFLOP per iteration comes from ``torch.utils.flop_counter.FlopCounterMode`` over one training
 iteration of each path (the baseline's G update also computes D's weight gradients, which
-labutils skips). The machine's matmul GFLOP/s is the best of several 2048x2048 float32 matmuls.
+labutils skips). The machine's matmul GFLOP/s is the best of 2048x2048 float32 matmuls timed
+before, between and after the training runs.
+
+On a CPU shared with other busy processes, two threads can be many times slower than one
+(a parallel region waits for a descheduled thread): take numbers on an idle machine (the
+load average is printed and saved), or compare with ``--threads 1``.
 
     python benchmarks/train_speed.py                    # the default device, batch 16 and 64
     python benchmarks/train_speed.py --batch-sizes 16 --iters 600 --channels-last on
@@ -42,7 +47,6 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -100,7 +104,7 @@ def loadavg() -> list[float] | None:
         return None
 
 
-def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 7) -> float:
+def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 10) -> float:
     """Best GFLOP/s of n x n float32 matmuls on ``device`` (2 n^3 FLOP each)."""
     g = torch.Generator(device=device).manual_seed(0)
     a = torch.randn(n, n, device=device, generator=g)
@@ -248,63 +252,76 @@ class Labutils:
 # ---------------------------------------------------------------------------- measuring
 
 
-def measure(runner, iters: int, warmup: int, rounds: int) -> list[float]:
-    """Time ``iters`` iterations split into ``rounds``; returns the seconds of each round."""
-    runner.run(warmup)
-    return [runner.run(n) for n in split(iters, rounds)]
-
-
 def split(iters: int, rounds: int) -> list[int]:
+    """``iters`` as ``rounds`` nearly equal parts."""
     rounds = max(1, min(rounds, iters))
     return [iters // rounds + (1 if i < iters % rounds else 0) for i in range(rounds)]
 
 
-def summary(seconds: list[float], iters: int, gflop: float, peak: float) -> dict:
-    per_round = [n / s for n, s in zip(split(iters, len(seconds)), seconds)]
-    its = statistics.median(per_round)
+def time_config(batch_size: int, args, device: torch.device, png_root: Path, switches: dict) -> dict:
+    """Warm both paths up, then time them in alternating rounds; seconds per round and FLOPs."""
+    runners = {
+        "baseline": Baseline(png_root, batch_size, device, args.seed),
+        "labutils": Labutils(batch_size, device, args.seed, switches, args.images),
+    }
+    for runner in runners.values():
+        runner.run(args.warmup)
+    rounds = split(args.iters, args.rounds)
+    seconds: dict[str, list[float]] = {name: [] for name in runners}
+    for n in rounds:  # alternate, so a change of load hits both paths
+        for name, runner in runners.items():
+            seconds[name].append(runner.run(n))
     return {
-        "it_per_s": its,
-        "it_per_s_rounds": per_round,
-        "ms_per_it": 1000 / its,
-        "gflop_per_it": gflop,
-        "gflop_per_s": gflop * its,
-        "fraction_of_matmul": gflop * its / peak,
-        "seconds_for_5000": REFERENCE_ITERS / its,
+        "batch_size": batch_size,
+        "rounds": rounds,
+        "seconds": seconds,
+        "flop": {name: runner.flops() for name, runner in runners.items()},
     }
 
 
-def run_config(
-    batch_size: int, args, device: torch.device, png_root: Path, switches: dict, peak: float, log: Callable
-) -> dict:
-    base = Baseline(png_root, batch_size, device, args.seed)
-    fast = Labutils(batch_size, device, args.seed, switches, args.images)
-    base.run(args.warmup)
-    fast.run(args.warmup)
-    times: dict[str, list[float]] = {"baseline": [], "labutils": []}
-    for n in split(args.iters, args.rounds):  # alternate, so both see the same load
-        times["baseline"].append(base.run(n))
-        times["labutils"].append(fast.run(n))
-    result = {"batch_size": batch_size, "iters": args.iters, "warmup": args.warmup}
-    for name, runner in (("baseline", base), ("labutils", fast)):
-        result[name] = summary(times[name], args.iters, runner.flops() / 1e9, peak)
+def summarise(timing: dict, peak: float) -> dict:
+    """it/s (median round), GFLOP/s, fraction of the matmul peak, projected 5,000 iterations."""
+    result: dict = {"batch_size": timing["batch_size"], "iters": sum(timing["rounds"])}
+    for name, seconds in timing["seconds"].items():
+        per_round = [n / s for n, s in zip(timing["rounds"], seconds)]
+        its = statistics.median(per_round)
+        gflop = timing["flop"][name] / 1e9
+        result[name] = {
+            "it_per_s": its,
+            "it_per_s_rounds": per_round,
+            "ms_per_it": 1000 / its,
+            "gflop_per_it": gflop,
+            "gflop_per_s": gflop * its,
+            "fraction_of_matmul": gflop * its / peak,
+            "seconds_for_5000": REFERENCE_ITERS / its,
+        }
     result["ratio"] = result["labutils"]["it_per_s"] / result["baseline"]["it_per_s"]
-    for name in ("baseline", "labutils"):
-        r = result[name]
-        lo, hi = min(r["it_per_s_rounds"]), max(r["it_per_s_rounds"])
-        log(
-            f"{batch_size:>5}  {name:<8}  {r['it_per_s']:6.1f} ({lo:5.1f}-{hi:5.1f})  "
-            f"{r['ms_per_it']:7.1f}  {r['gflop_per_it']:8.2f}  {r['gflop_per_s']:8.1f}  "
-            f"{100 * r['fraction_of_matmul']:7.0f}%  {r['seconds_for_5000'] / 60:8.1f} min"
-        )
-    log(f"{'':>5}  ratio labutils / baseline: {result['ratio']:.2f}x")
     return result
+
+
+def table(results: list[dict]) -> list[str]:
+    lines = [
+        f"{'batch':>5}  {'path':<8}  {'it/s (min-max)':>19}  {'ms/it':>6}  {'GFLOP/it':>8}  "
+        f"{'GFLOP/s':>7}  {'%matmul':>7}  {'5,000 it':>9}"
+    ]
+    for result in results:
+        for name in ("baseline", "labutils"):
+            r = result[name]
+            lo, hi = min(r["it_per_s_rounds"]), max(r["it_per_s_rounds"])
+            lines.append(
+                f"{result['batch_size']:>5}  {name:<8}  {r['it_per_s']:6.1f} ({lo:5.1f}-{hi:5.1f})  "
+                f"{r['ms_per_it']:6.1f}  {r['gflop_per_it']:8.2f}  {r['gflop_per_s']:7.1f}  "
+                f"{100 * r['fraction_of_matmul']:6.0f}%  {r['seconds_for_5000'] / 60:5.1f} min"
+            )
+        lines.append(f"{'':>5}  labutils / baseline: {result['ratio']:.2f}x")
+    return lines
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--iters", type=int, default=300, help="timed iterations per path and batch size")
     p.add_argument("--warmup", type=int, default=20, help="untimed iterations before timing")
-    p.add_argument("--rounds", type=int, default=3, help="alternating timed rounds per path")
+    p.add_argument("--rounds", type=int, default=5, help="alternating timed rounds per path")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 64])
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: labutils' choice)")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (CPU)")
@@ -353,18 +370,26 @@ def main(argv: list[str] | None = None) -> dict:
     log(f"device: {device} ({name}), {torch.get_num_threads()} threads; torch {torch.__version__}, "
         f"torchvision {torchvision.__version__}; load average {load_before}")
     log(f"labutils switches: {switches}")
-    peak = matmul_gflops(device, args.matmul_size)
-    m = args.matmul_size
-    log(f"matmul {m}x{m} float32: {peak:.1f} GFLOP/s (best of 7)")
-    log(f"{args.iters} timed iterations per path in {args.rounds} alternating rounds, "
-        f"{args.warmup} warm-up iterations untimed; it/s is the median round (min-max)")
-    log(f"{'batch':>5}  {'path':<8}  {'it/s (min-max)':>19}  {'ms/it':>7}  {'GFLOP/it':>8}  "
-        f"{'GFLOP/s':>8}  {'%matmul':>8}  {'5,000 it':>12}")
-    configs = []
+    log(f"{args.iters} timed iterations per path and batch size in {args.rounds} alternating "
+        f"rounds after {args.warmup} untimed warm-up iterations")
+    # The matmul peak is taken before, between and after the training runs, and the best
+    # kept: a single short measurement on a shared machine can catch another job's burst.
+    peaks = [matmul_gflops(device, args.matmul_size)]
+    timings = []
     with tempfile.TemporaryDirectory(prefix="train_speed_") as tmp:
         png_root = write_pngs(Path(tmp), args.images)
         for batch_size in args.batch_sizes:
-            configs.append(run_config(batch_size, args, device, png_root, switches, peak, log))
+            timings.append(time_config(batch_size, args, device, png_root, switches))
+            peaks.append(matmul_gflops(device, args.matmul_size))
+            log(f"  batch {batch_size} timed")
+    peak = max(peaks)
+    m = args.matmul_size
+    log(f"matmul {m}x{m} float32: {peak:.1f} GFLOP/s (best of {10 * len(peaks)}, "
+        f"samples {', '.join(f'{p:.0f}' for p in peaks)})")
+    configs = [summarise(t, peak) for t in timings]
+    log("it/s is the median round (min-max); GFLOP from FlopCounterMode over one iteration")
+    for line in table(configs):
+        log(line)
     results = {
         "device": str(device),
         "device_name": name,
@@ -376,9 +401,12 @@ def main(argv: list[str] | None = None) -> dict:
         "loadavg_before": load_before,
         "loadavg_after": loadavg(),
         "matmul_gflop_per_s": peak,
+        "matmul_samples": peaks,
         "matmul_size": args.matmul_size,
         "switches": switches,
         "model": {"image_size": SIZE, "nz": NZ, "ngf": WIDTH, "ndf": WIDTH, "loss": "bce"},
+        "iters": args.iters,
+        "warmup": args.warmup,
         "rounds": args.rounds,
         "configs": configs,
     }

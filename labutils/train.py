@@ -12,6 +12,7 @@ which is also when it checks for NaN. It saves a fixed-noise sample grid every
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -217,13 +218,28 @@ def _config_mismatch(saved: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
     ]
 
 
+# Speed defaults, measured with benchmarks/train_speed.py on a 2-core AVX-512 CPU (torch 2.14,
+# the Lab 1 DCGAN at 32x32, median of alternating rounds, 1-minute load < 1). Each changes only
+# the rounding of the update, never its math; tests/test_fastpath.py checks that.
+#   Adam fused=True instead of the for-loop: 20.0 -> 18.5 ms an iteration at batch 16 (-8%),
+#     about -2% at 64 (foreach=True: no change on the CPU).
+#   channels-last storage of models and data: -2 to -12% at batch 16, -6% at 32, -11% at 64.
+# Not taken, or left behind a switch that is off by default:
+#   bfloat16 autocast (``amp``): -10% at batch 16, -30% at 64 on this CPU (it has AVX512-BF16),
+#     but it rounds the forward pass to 8 mantissa bits, so it is a choice, not a default.
+#   torch.compile (``compile``): 41 s to compile, then 27 ms an iteration instead of 20 at 16.
+#   torch.backends.mkldnn off: 3.5x slower. One thread instead of two: 1.55x slower on an idle
+#     machine (but see benchmarks/train_speed.py on a busy one).
 _CPU_FUSED_ADAM = True
-"""Measured on a 2-core CPU (torch 2.14): TODO."""
 
 
 def _channels_last_wins(device: torch.device, batch_size: int) -> bool:
-    """Whether channels-last storage was measured to be faster for this device and batch."""
-    return device.type == "cpu" and batch_size >= 64
+    """Whether channels-last storage was measured to be faster for this device and batch.
+
+    On the CPU it won at every batch size measured (16, 32, 64). On CUDA it pays off with
+    tensor cores (reduced precision), which is not measured here: off by default there.
+    """
+    return device.type == "cpu"
 
 
 def _detach(v: Tensor | float) -> Tensor | float:
@@ -233,15 +249,15 @@ def _detach(v: Tensor | float) -> Tensor | float:
 def _adam_impl(device: torch.device, fused: bool | None) -> dict[str, bool]:
     """Keyword arguments that pick Adam's implementation for ``device``.
 
-    ``fused=None`` takes the fastest one measured (benchmarks/train_speed.py): the fused kernel
-    on CUDA (one launch per step instead of one per tensor) and on the CPU FUSED_CPU_NOTE;
-    the multi-tensor ("foreach") kernels elsewhere. All three compute the same update.
+    ``fused=None`` takes the fastest one measured: the fused kernel on the CPU (measured) and on
+    CUDA (one kernel launch per step instead of several per tensor; not measured here), the
+    multi-tensor ("foreach") kernels on other accelerators. They differ only in rounding.
     """
     if fused is None:
         fused = device.type == "cuda" or (device.type == "cpu" and _CPU_FUSED_ADAM)
     if fused:
         return {"fused": True}
-    return {"foreach": True} if device.type != "cpu" else {"foreach": False}
+    return {"foreach": device.type != "cpu"}
 
 
 def make_optimizers(
@@ -291,14 +307,16 @@ def train_gan(
     and at the end, and (``resume=True``) continues from it; a finished run returns at once.
     Raises ``TrainingDiverged`` if a loss becomes NaN or infinite.
 
-    Speed switches (none changes the update beyond float rounding; see benchmarks/train_speed.py):
-    ``channels_last`` stores the models and the data channels-last (None: where it was measured
-    to win, CHANNELS_LAST_NOTE); ``fused`` picks Adam's kernel (see ``make_optimizers``);
-    ``amp`` runs the step under bfloat16 autocast (off: it rounds the forward pass to bf16);
-    ``compile`` wraps both models in ``torch.compile`` (off: compiling costs minutes and gave
-    nothing measurable on the CPU; it does not support the double backward of a gradient
-    penalty); ``cudnn_benchmark`` lets cuDNN time its convolution algorithms once for the fixed
-    batch shape (CUDA only; restored when the loop ends).
+    Speed switches (benchmarks/train_speed.py measures them): ``channels_last`` stores models
+    and data channels-last (None: where it was measured to win, i.e. on the CPU); ``fused``
+    picks Adam's kernel (see ``make_optimizers``); these two change only rounding.
+    ``amp=True`` runs the step under bfloat16 autocast: faster on recent GPUs (Ampere or newer)
+    and on CPUs with bf16 instructions, but it rounds the forward pass to bf16, so it is off
+    by default.
+    ``compile=True`` wraps both models in ``torch.compile``: off by default, since compiling
+    costs a minute or more, was slower on the CPU, and cannot take the double backward of a
+    gradient penalty. ``cudnn_benchmark`` lets cuDNN time its convolution algorithms once for
+    the fixed batch shape (CUDA only; the previous setting is restored at the end).
     """
     device = torch.device(device) if device is not None else get_device()
     _check_data(data)
@@ -334,10 +352,8 @@ def train_gan(
     # running-statistics updates and the data-dependent batch sampling into one replay,
     # needs static shapes and addresses for every tensor and a warm-up on a side stream,
     # and could not be tested here (no GPU).
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp)
-    saved_benchmark = torch.backends.cudnn.benchmark
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = cudnn_benchmark
+    # bfloat16 needs no loss scaling (float16 would need a GradScaler per optimizer).
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if amp else contextlib.nullcontext()
 
     history = History(config=dataclasses.asdict(cfg), device=str(device))
     start = 0
@@ -397,6 +413,9 @@ def train_gan(
         history.d_loss.extend(values[:, 0].tolist())
         history.g_loss.extend(values[:, 1].tolist())
 
+    saved_benchmark = torch.backends.cudnn.benchmark
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = cudnn_benchmark  # restored in the finally below
     bar = tqdm(total=cfg.iters, initial=start, disable=not progress, desc="train", leave=False)
     t0 = time.perf_counter()
 
