@@ -97,6 +97,18 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def git_dirty() -> bool | None:
+    """Whether the working tree differs from the commit (then the numbers are not its)."""
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT, capture_output=True, text=True, timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(out.stdout.strip()) if out.returncode == 0 else None
+
+
 def loadavg() -> list[float] | None:
     try:
         return [round(v, 2) for v in os.getloadavg()]
@@ -398,6 +410,7 @@ def main(argv: list[str] | None = None) -> dict:
         "python": platform.python_version(),
         "threads": torch.get_num_threads(),
         "git_commit": git_commit(),
+        "git_dirty": git_dirty(),
         "loadavg_before": load_before,
         "loadavg_after": loadavg(),
         "matmul_gflop_per_s": peak,
