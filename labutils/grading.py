@@ -5,9 +5,6 @@ Messages are written for students: each failure says what was expected and what 
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
-
 import torch
 from torch import Tensor, nn
 
@@ -57,19 +54,3 @@ def assert_close(actual, expected, what: str, *, atol: float = 1e-5, rtol: float
         raise AssertionError(f"{what}: expected shape {tuple(e.shape)}, got {tuple(a.shape)}")
     if not torch.allclose(a, e, atol=atol, rtol=rtol):
         raise AssertionError(f"{what}: expected {e.tolist() if e.numel() < 8 else e}, got {a.tolist() if a.numel() < 8 else a}")
-
-
-def run_step_copies(
-    step: Callable, gen: nn.Module, disc: nn.Module, real: Tensor, z: Tensor, *, lr: float = 1e-3, seed: int = 0, **kwargs
-) -> tuple[nn.Module, nn.Module, tuple]:
-    """Run ``step`` once on deep copies of ``gen`` and ``disc`` with fresh Adam optimisers.
-
-    Returns the updated copies and what ``step`` returned; the originals are untouched, so a
-    student's step and the reference step can be compared from identical starting points.
-    """
-    g, d = copy.deepcopy(gen), copy.deepcopy(disc)
-    opt_g = torch.optim.Adam(g.parameters(), lr=lr, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(d.parameters(), lr=lr, betas=(0.5, 0.999))
-    torch.manual_seed(seed)
-    out = step(g, d, opt_g, opt_d, real.clone(), z.clone(), **kwargs)
-    return g, d, out

@@ -62,6 +62,17 @@ def smooth(values: Sequence[float], window: int) -> np.ndarray:
     return out
 
 
+def _runs_and_axes(runs, ax, figsize):
+    """Normalise one History to {"": history}, and make a figure unless ``ax`` is given."""
+    if isinstance(runs, History):
+        runs = {"": runs}
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+    else:
+        fig = ax.figure
+    return runs, fig, ax
+
+
 def loss_curves(
     runs: History | Mapping[str, History], *, window: int = 50, caption: str | None = None, ax=None
 ):
@@ -69,12 +80,7 @@ def loss_curves(
 
     Thin lines are the raw per-iteration losses, thick ones their moving average.
     """
-    if isinstance(runs, History):
-        runs = {"": runs}
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(8, 4))
-    else:
-        fig = ax.figure
+    runs, fig, ax = _runs_and_axes(runs, ax, (8, 4))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (name, h) in enumerate(runs.items()):
         for j, (label, values) in enumerate((("D", h.d_loss), ("G", h.g_loss))):
@@ -92,13 +98,8 @@ def loss_curves(
 
 
 def metric_curves(runs: History | Mapping[str, History], name: str, *, caption: str | None = None, ax=None):
-    """A metric (e.g. 'FD') against iterations for one run or several."""
-    if isinstance(runs, History):
-        runs = {"": runs}
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-    else:
-        fig = ax.figure
+    """A metric (e.g. 'KD') against iterations for one run or several."""
+    runs, fig, ax = _runs_and_axes(runs, ax, (6, 3.5))
     for run_name, h in runs.items():
         points = h.metrics.get(name, [])
         if points:
