@@ -8,7 +8,7 @@ PY ?= $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE ?= quick
 
-.PHONY: book test install release data lint benchmark clean
+.PHONY: book test install release data lint benchmark benchmark-gpu clean
 
 # Install labutils (editable) with the book and test extras; redone when pyproject.toml changes.
 ifeq ($(PY),$(VENV)/bin/python)
@@ -47,6 +47,18 @@ lint: install
 
 benchmark: install
 	$(PY) benchmarks/train_speed.py
+	$(PY) benchmarks/step_profile.py
+
+# On a machine with a CUDA GPU: eager, compiled, compiled with CUDA graphs, and the same in bf16;
+# one JSON each in benchmarks/results/, then their tables (commit the JSON; the book shows it).
+GPU_BENCH = $(PY) benchmarks/train_speed.py --device cuda --iters 1000 --warmup 50
+benchmark-gpu: install
+	$(GPU_BENCH) --tag eager
+	$(GPU_BENCH) --compile --tag compile
+	$(GPU_BENCH) --compile reduce-overhead --tag cudagraphs
+	$(GPU_BENCH) --amp --compile reduce-overhead --tag bf16-cudagraphs
+	$(PY) benchmarks/step_profile.py --device cuda
+	$(PY) benchmarks/results_table.py benchmarks/results/cuda-*.json
 
 clean:
 	rm -rf _build book/_generated .pytest_cache

@@ -31,6 +31,8 @@ load average is printed and saved), or compare with ``--threads 1``.
     python benchmarks/train_speed.py                    # the default device, batch 16 and 64
     python benchmarks/train_speed.py --batch-sizes 16 --iters 600 --channels-last on
     python benchmarks/train_speed.py --device cuda --amp --compile
+    python benchmarks/train_speed.py --device cuda --compile reduce-overhead --tag cudagraphs
+    make benchmark-gpu                                  # the GPU variants, then their table
 
 Writes JSON to ``--out`` (default ``benchmarks/results/<device>.json``).
 """
@@ -346,13 +348,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="labutils path: Adam kernel (auto: labutils' measured default)",
     )
     p.add_argument("--amp", action="store_true", help="labutils path: bfloat16 autocast")
-    p.add_argument("--compile", action="store_true", help="labutils path: torch.compile the models")
+    p.add_argument(
+        "--compile", nargs="?", const="default", default=None, choices=train.COMPILE_MODES,
+        metavar="MODE", help="labutils path: torch.compile the models, in MODE (default: default; "
+        "reduce-overhead replays CUDA graphs on a GPU)",
+    )
     p.add_argument(
         "--no-cudnn-benchmark", action="store_true", help="labutils path on CUDA: leave it off"
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--images", type=int, default=None, help="use the first N emoji (default all)")
     p.add_argument("--matmul-size", type=int, default=2048, help="side of the peak-FLOP matmuls")
+    p.add_argument("--tag", default=None, help="appended to the default JSON name: <device>-<tag>.json")
     p.add_argument("--out", type=Path, default=None, help="JSON results (default benchmarks/results/<device>.json)")
     return p.parse_args(argv)
 
@@ -368,11 +375,13 @@ def main(argv: list[str] | None = None) -> dict:
         "channels_last": tri[args.channels_last],
         "fused": tri[args.fused],
         "amp": args.amp,
-        "compile": args.compile,
+        "compile": args.compile or False,
         "cudnn_benchmark": not args.no_cudnn_benchmark,
     }
     name = device_name(device)
     slug = device.type if device.type != "cuda" else "cuda-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    if args.tag:
+        slug += "-" + re.sub(r"[^A-Za-z0-9_.]+", "-", args.tag).strip("-")
     out = args.out or ROOT / "benchmarks" / "results" / f"{slug}.json"
 
     def log(line: str = "") -> None:
@@ -405,6 +414,7 @@ def main(argv: list[str] | None = None) -> dict:
     results = {
         "device": str(device),
         "device_name": name,
+        "tag": args.tag,
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
         "python": platform.python_version(),

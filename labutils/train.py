@@ -242,6 +242,18 @@ def _channels_last_wins(device: torch.device, batch_size: int) -> bool:
     return device.type == "cpu"
 
 
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+def _compile_mode(compile: bool | str) -> str:
+    """torch.compile's mode for ``train_gan(compile=...)``: True is "default"."""
+    if compile is True:
+        return "default"
+    if compile not in COMPILE_MODES:
+        raise ValueError(f"compile must be True, False or one of {', '.join(COMPILE_MODES)}; got {compile!r}")
+    return compile
+
+
 def _detach(v: Tensor | float) -> Tensor | float:
     return v.detach() if isinstance(v, Tensor) else v
 
@@ -294,7 +306,7 @@ def train_gan(
     channels_last: bool | None = None,
     fused: bool | None = None,
     amp: bool = False,
-    compile: bool = False,
+    compile: bool | str = False,
     cudnn_benchmark: bool = True,
 ) -> History:
     """Train ``gen`` against ``disc`` on ``data`` for ``cfg.iters`` iterations.
@@ -315,11 +327,14 @@ def train_gan(
     by default.
     ``compile=True`` wraps both models in ``torch.compile``: off by default, since compiling
     costs a minute or more, was slower on the CPU, and cannot take the double backward of a
-    gradient penalty. ``cudnn_benchmark`` lets cuDNN time its convolution algorithms once for
+    gradient penalty. A string picks torch.compile's mode: ``compile="reduce-overhead"``
+    also replays the compiled forward and backward passes as CUDA graphs on a GPU (one launch
+    instead of one per kernel), the way to try CUDA graphs with this loop. ``cudnn_benchmark`` lets cuDNN time its convolution algorithms once for
     the fixed batch shape (CUDA only; the previous setting is restored at the end).
     """
     device = torch.device(device) if device is not None else get_device()
     _check_data(data)
+    mode = _compile_mode(compile) if compile else None  # torch.compile's mode, or no compile
     if d_loss_fn is None or g_loss_fn is None:
         default_d, default_g = losses.get(cfg.loss)
         d_loss_fn, g_loss_fn = d_loss_fn or default_d, g_loss_fn or default_g
@@ -343,15 +358,18 @@ def train_gan(
     if cfg.augment == "diffaugment":  # augment real and fake inside D; data is left as is
         d_model = _AugmentedDisc(disc, lambda x: aug(x, generator=rng))
         aug = augment_lib.basic
-    if compile:
+    graphs = False  # whether torch.compile replays CUDA graphs
+    if mode is not None:
+        graphs = device.type == "cuda" and mode in ("reduce-overhead", "max-autotune")
         # Compiles the models' forward passes, not the step: a step whose loss takes a
         # gradient of D's output (a gradient penalty, create_graph=True) needs double
         # backward, which compiled graphs do not support, so compile stays off by default.
-        g_model, d_model = torch.compile(gen), torch.compile(d_model)
-    # CUDA graphs are left out on purpose: capturing the step would freeze BatchNorm's
-    # running-statistics updates and the data-dependent batch sampling into one replay,
-    # needs static shapes and addresses for every tensor and a warm-up on a side stream,
-    # and could not be tested here (no GPU).
+        g_model, d_model = torch.compile(gen, mode=mode), torch.compile(d_model, mode=mode)
+    # No hand-made CUDA graph of the whole step: capturing it would freeze BatchNorm's
+    # running-statistics updates and the data-dependent batch sampling into one replay and
+    # needs static addresses for every tensor. compile="reduce-overhead" graphs the models'
+    # passes instead, and torch.compile handles the buffer updates (or falls back to plain
+    # launches where it cannot).
     # bfloat16 needs no loss scaling (float16 would need a GradScaler per optimizer).
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if amp else contextlib.nullcontext()
 
@@ -426,6 +444,8 @@ def train_gan(
         t0 = now
     try:
         for it in range(start + 1, cfg.iters + 1):
+            if graphs:  # a new step: the graphs may reuse the last step's output memory
+                torch.compiler.cudagraph_mark_step_begin()
             real = aug(data[batches.next()], generator=rng)  # (B, C, H, W)
             z = torch.randn(cfg.batch_size, cfg.nz, generator=rng, device=device)
             with autocast:

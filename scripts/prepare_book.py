@@ -14,6 +14,9 @@ nbgrader's markers or hidden tests:
 - an "Open in Colab" badge for the student notebook goes under the title, unless the notebook
   already has one.
 
+It also writes the snippets other pages include: the Colab links and setup cell (book/setup.md)
+and the tables of the committed benchmark results (book/performance.md).
+
 The output depends only on the input and `_config.yml`, so a rerun changes nothing.
 
     python scripts/prepare_book.py [SOLUTION.ipynb ...] [--out DIR]
@@ -32,6 +35,8 @@ import nbformat
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import results_table  # noqa: E402  (benchmarks/ is not a package)
 GENERATED = "book/_generated"
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION")  # matched anywhere in a line, as nbgrader does
@@ -117,6 +122,25 @@ def snippets(pages: dict[str, dict], config: Path = course_url.CONFIG) -> dict[s
     return {"colab_links.md": "\n".join(links) + "\n", "setup_cell.md": setup + "\n"}
 
 
+def benchmark_snippets(folder: Path = results_table.RESULTS) -> dict[str, str]:
+    """Markdown files that book/performance.md includes: the committed benchmark results."""
+    return {
+        "benchmark_cpu.md": results_table.markdown(
+            results_table.result_files("cpu", folder),
+            none="No CPU results: run `make benchmark` and commit `benchmarks/results/cpu.json`.",
+        ),
+        "benchmark_gpu.md": results_table.markdown(
+            results_table.result_files("cuda", folder),
+            none="No GPU results yet: no GPU was available to the sessions that measured. "
+            "On a machine with one, run `make benchmark-gpu` and commit "
+            "`benchmarks/results/cuda-*.json`; the tables appear here.",
+        ),
+        "profile_cpu.md": results_table.profile_markdown(profile)
+        if (profile := folder / "profiles" / "cpu-b16.json").is_file()
+        else "No profile: run `python benchmarks/step_profile.py` and commit its JSON.\n",
+    }
+
+
 def _write(path: Path, text: str) -> None:
     """Write only when the text changes, so a rerun leaves the files untouched."""
     if not path.exists() or path.read_text(encoding="utf-8") != text:
@@ -168,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         pages[src.stem] = transform(nbformat.read(src, as_version=4), src.stem)
         _write(args.out / f"{src.stem}.ipynb", nbformat.writes(pages[src.stem]) + "\n")
         print(f"{src} -> {args.out / src.stem}.ipynb")
-    for name, text in snippets(pages).items():
+    for name, text in {**snippets(pages), **benchmark_snippets()}.items():
         _write(args.out / name, text)
 
     missing = [lab for lab in toc_labs() if not (args.out / f"{lab}.ipynb").exists()]

@@ -125,6 +125,16 @@ def test_reference_answer_fence_outlasts_code_in_the_answer(prepare_book):
     assert boxed.startswith("`````{admonition}") and boxed.endswith("\n`````")
 
 
+def test_benchmark_snippets(prepare_book, tmp_path):
+    """The appendix shows the committed benchmark JSON, or says that there is none."""
+    empty = prepare_book.benchmark_snippets(tmp_path)
+    assert empty["benchmark_cpu.md"].startswith("No CPU results")
+    assert empty["benchmark_gpu.md"].startswith("No GPU results yet")
+    committed = prepare_book.benchmark_snippets()
+    assert "| 16 | labutils |" in committed["benchmark_cpu.md"]
+    assert committed["benchmark_cpu.md"].startswith("`cpu.json`: cpu")
+
+
 def test_toc_lists_every_solution(prepare_book):
     assert sorted(prepare_book.toc_labs()) == sorted(p.stem for p in SOLUTIONS)
 

@@ -177,12 +177,37 @@ def test_fast_path_defaults_on_cpu():
     assert not train._channels_last_wins(torch.device("cuda"), 16)  # not measured there
 
 
+def bench_module(name: str):
+    """A script of benchmarks/ imported as a module (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_compile_mode_is_checked_and_passed_on(monkeypatch):
+    """compile=True is torch.compile's default mode, a string its mode; a wrong one is refused."""
+    assert train._compile_mode(True) == "default"
+    assert train._compile_mode("reduce-overhead") == "reduce-overhead"
+    gen, disc = new_models()
+    cfg = DCGANConfig(batch_size=BATCH, iters=2, sample_every=2, eval_every=2)
+    with pytest.raises(ValueError, match="reduce-overhead"):
+        train.train_gan(gen, disc, images(), cfg, device="cpu", progress=False, compile="fastest")
+    modes = []
+
+    def fake_compile(model, mode=None):  # records the call, compiles nothing
+        modes.append(mode)
+        return model
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    history = train.train_gan(gen, disc, images(), cfg, device="cpu", progress=False, compile="reduce-overhead")
+    assert modes == ["reduce-overhead", "reduce-overhead"] and history.iters == [1, 2]
+
+
 def test_benchmark_runs(tmp_path):
-    """benchmarks/train_speed.py end to end with a tiny budget, and the JSON it writes."""
-    spec = importlib.util.spec_from_file_location("train_speed", ROOT / "benchmarks" / "train_speed.py")
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules["train_speed"] = bench
-    spec.loader.exec_module(bench)
+    """benchmarks/train_speed.py end to end with a tiny budget, the JSON it writes, its table."""
+    bench = bench_module("train_speed")
     out = tmp_path / "cpu.json"
     bench.main(
         ["--device", "cpu", "--iters", "2", "--warmup", "1", "--rounds", "1", "--batch-sizes", "8",
@@ -195,6 +220,31 @@ def test_benchmark_runs(tmp_path):
     for path in ("baseline", "labutils"):
         assert row[path]["it_per_s"] > 0 and row[path]["gflop_per_it"] > 0
     assert row["ratio"] == pytest.approx(row["labutils"]["it_per_s"] / row["baseline"]["it_per_s"])
+
+    tables = bench_module("results_table")
+    text = tables.markdown(tables.result_files("cpu", tmp_path))
+    assert "`cpu.json`: cpu" in text and "2 timed iterations per path in 1 alternating rounds" in text
+    labutils_row = next(line for line in text.splitlines() if line.startswith("| 8 | labutils"))
+    assert f"| {row['labutils']['it_per_s']:.1f} (" in labutils_row
+    assert labutils_row.endswith(f"| {row['ratio']:.2f}x |")
+    assert tables.result_files("cuda", tmp_path) == []
+    assert tables.markdown([], none="nothing yet") == "nothing yet\n"
+
+
+def test_step_profile_accounts_for_the_iteration(tmp_path):
+    """benchmarks/step_profile.py: per-operator times and FLOPs that add up to the iteration."""
+    profile = bench_module("step_profile")
+    out = tmp_path / "profile.json"
+    summary = profile.main(["--device", "cpu", "--iters", "2", "--warmup", "1", "--top", "40", "--out", str(out)])
+    assert json.loads(out.read_text())["batch_size"] == 16
+    ops = summary["ops"]
+    convs = [r for r in ops if r["op"].startswith("convolution")]
+    # 4 + 4 conv layers; D runs 3 times an iteration, G once
+    assert sum(r["calls_per_it"] for r in convs if r["op"] == "convolution") == 4 * 3 + 4
+    # FLOPs of the operators add up to what FlopCounterMode counts for the whole step
+    assert summary["gflop_per_it"] == pytest.approx(1.5986, rel=1e-3)
+    assert sum(r["gflop_per_it"] for r in ops) == pytest.approx(summary["gflop_per_it"], rel=1e-6)
+    assert 0 < summary["conv_ms"] < summary["ms_per_it"] * 3
 
 
 @pytest.mark.gpu
