@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from train_speed import device_name as train_speed_device_name  # noqa: E402
 from train_speed import git_commit  # noqa: E402
+
 NZ, WIDTH, SIZE = 64, 32, 32
 
 

@@ -37,6 +37,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import results_table  # noqa: E402  (benchmarks/ is not a package)
+
 GENERATED = "book/_generated"
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION")  # matched anywhere in a line, as nbgrader does
