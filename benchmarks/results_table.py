@@ -92,7 +92,7 @@ def markdown(files: list[Path], *, none: str = "No results.") -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def profile_markdown(path: Path, *, rows: int = 12) -> str:
+def profile_markdown(path: Path, *, rows: int = 16) -> str:
     """benchmarks/step_profile.py's JSON: where one iteration's time goes, and a table of operators."""
     r = json.loads(Path(path).read_text())
     commit = (r.get("git_commit") or "unknown")[:10]
