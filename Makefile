@@ -51,13 +51,16 @@ benchmark: install
 
 # On a machine with a CUDA GPU: eager, compiled, compiled with CUDA graphs, and the same in bf16;
 # one JSON each in benchmarks/results/, then their tables (commit the JSON; the book shows it).
-GPU_BENCH = $(PY) benchmarks/train_speed.py --device cuda --iters 1000 --warmup 50
-benchmark-gpu: install
+# It installs nothing and runs labutils from this tree, so it works offline wherever torch and
+# torchvision are installed: `make benchmark-gpu PY=python3` (or `make install` first). Each
+# variant is its own process (the compiled ones compile for a minute or two first).
+GPU_BENCH = PYTHONPATH=$(CURDIR) $(PY) benchmarks/train_speed.py --device cuda --iters 1000 --warmup 50
+benchmark-gpu:
 	$(GPU_BENCH) --tag eager
 	$(GPU_BENCH) --compile --tag compile
 	$(GPU_BENCH) --compile reduce-overhead --tag cudagraphs
 	$(GPU_BENCH) --amp --compile reduce-overhead --tag bf16-cudagraphs
-	$(PY) benchmarks/step_profile.py --device cuda
+	PYTHONPATH=$(CURDIR) $(PY) benchmarks/step_profile.py --device cuda
 	$(PY) benchmarks/results_table.py benchmarks/results/cuda-*.json
 
 clean:
