@@ -32,14 +32,11 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from labutils import config, models, train
+from labutils import config, train
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from train_speed import device_name as train_speed_device_name  # noqa: E402
-from train_speed import git_commit  # noqa: E402
-
-NZ, WIDTH, SIZE = 64, 32, 32
+from train_speed import NZ, SIZE, WIDTH, device_name, git_commit, matmul_gflops, new_models  # noqa: E402
 
 
 def _shapes(args) -> str:
@@ -82,25 +79,9 @@ class OpTimer(TorchDispatchMode):
         return out
 
 
-def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 10) -> float:
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    best = float("inf")
-    for _ in range(repeats + 2):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        t = time.perf_counter()
-        a @ b
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        best = min(best, time.perf_counter() - t)
-    return 2 * n**3 / best / 1e9
-
-
 def setup(batch_size: int, device: torch.device, seed: int = 0):
     """Reference models, optimisers and a fixed batch laid out as train_gan lays them out."""
-    torch.manual_seed(seed)
-    gen = models.DCGenerator(nz=NZ, ngf=WIDTH, image_size=SIZE).apply(models.dcgan_init)
-    disc = models.DCDiscriminator(ndf=WIDTH, image_size=SIZE).apply(models.dcgan_init)
+    gen, disc = new_models(seed)
     layout = torch.channels_last if train._channels_last_wins(device, batch_size) else torch.contiguous_format
     gen.to(device, memory_format=layout).train()
     disc.to(device, memory_format=layout).train()
@@ -177,7 +158,7 @@ def main(argv: list[str] | None = None) -> dict:
     all_f = sum(timer.flops.values()) / n
     summary = {
         "device": str(device),
-        "device_name": train_speed_device_name(device),
+        "device_name": device_name(device),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "git_commit": git_commit(),
