@@ -329,8 +329,10 @@ def train_gan(
     costs a minute or more, was slower on the CPU, and cannot take the double backward of a
     gradient penalty. A string picks torch.compile's mode: ``compile="reduce-overhead"``
     also replays the compiled forward and backward passes as CUDA graphs on a GPU (one launch
-    instead of one per kernel), the way to try CUDA graphs with this loop. ``cudnn_benchmark`` lets cuDNN time its convolution algorithms once for
-    the fixed batch shape (CUDA only; the previous setting is restored at the end).
+    instead of one per kernel), the way to try CUDA graphs with this loop (not yet measured on
+    a GPU: see book/performance.md). ``cudnn_benchmark`` lets cuDNN time its convolution
+    algorithms once for the fixed batch shape (CUDA only; the previous setting is restored at
+    the end).
     """
     device = torch.device(device) if device is not None else get_device()
     _check_data(data)
