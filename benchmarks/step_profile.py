@@ -36,7 +36,7 @@ from labutils import config, train
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from train_speed import NZ, SIZE, WIDTH, device_name, git_commit, matmul_gflops, new_models  # noqa: E402
+from train_speed import NZ, SIZE, WIDTH, device_name, git_commit, matmul_gflops, new_models, sync  # noqa: E402
 
 
 def _shapes(args) -> str:
@@ -62,13 +62,10 @@ class OpTimer(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        sync = self.device.type == "cuda"
-        if sync:
-            torch.cuda.synchronize(self.device)
+        sync(self.device)
         t = time.perf_counter()
         out = func(*args, **kwargs)
-        if sync:
-            torch.cuda.synchronize(self.device)
+        sync(self.device)
         dt = time.perf_counter() - t
         key = (str(func.overloadpacket.__name__), _shapes(args))
         self.seconds[key] += dt
@@ -82,7 +79,7 @@ class OpTimer(TorchDispatchMode):
 def setup(batch_size: int, device: torch.device, seed: int = 0):
     """Reference models, optimisers and a fixed batch laid out as train_gan lays them out."""
     gen, disc = new_models(seed)
-    layout = torch.channels_last if train._channels_last_wins(device, batch_size) else torch.contiguous_format
+    layout = torch.channels_last if train._channels_last_wins(device) else torch.contiguous_format
     gen.to(device, memory_format=layout).train()
     disc.to(device, memory_format=layout).train()
     cfg = config.DCGANConfig(batch_size=batch_size, nz=NZ, ngf=WIDTH, ndf=WIDTH)
@@ -112,13 +109,11 @@ def main(argv: list[str] | None = None) -> dict:
         step()
 
     def timed() -> float:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        sync(device)
         t = time.perf_counter()
         for _ in range(args.iters):
             step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        sync(device)
         return (time.perf_counter() - t) / args.iters
 
     wall = min(timed(), timed())  # seconds per iteration, best of two

@@ -230,11 +230,10 @@ def _config_mismatch(saved: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
 #   torch.compile (``compile``): 41 s to compile, then 27 ms an iteration instead of 20 at 16.
 #   torch.backends.mkldnn off: 3.5x slower. One thread instead of two: 1.55x slower on an idle
 #     machine (but see benchmarks/train_speed.py on a busy one).
-_CPU_FUSED_ADAM = True
 
 
-def _channels_last_wins(device: torch.device, batch_size: int) -> bool:
-    """Whether channels-last storage was measured to be faster for this device and batch.
+def _channels_last_wins(device: torch.device) -> bool:
+    """Whether channels-last storage was measured to be faster on this device.
 
     On the CPU it won at every batch size measured (16, 32, 64). On CUDA it pays off with
     tensor cores (reduced precision), which is not measured here: off by default there.
@@ -266,7 +265,7 @@ def _adam_impl(device: torch.device, fused: bool | None) -> dict[str, bool]:
     multi-tensor ("foreach") kernels on other accelerators. They differ only in rounding.
     """
     if fused is None:
-        fused = device.type == "cuda" or (device.type == "cpu" and _CPU_FUSED_ADAM)
+        fused = device.type in ("cpu", "cuda")
     if fused:
         return {"fused": True}
     return {"foreach": device.type != "cpu"}
@@ -326,7 +325,7 @@ def train_gan(
     and on CPUs with bf16 instructions, but it rounds the forward pass to bf16, so it is off
     by default.
     ``compile=True`` wraps both models in ``torch.compile``: off by default, since compiling
-    costs a minute or more, was slower on the CPU, and cannot take the double backward of a
+    costs about 40 s on the CPU, was not faster there, and cannot take the double backward of a
     gradient penalty. A string picks torch.compile's mode: ``compile="reduce-overhead"``
     also replays the compiled forward and backward passes as CUDA graphs on a GPU (one launch
     instead of one per kernel), the way to try CUDA graphs with this loop (not yet measured on
@@ -344,7 +343,7 @@ def train_gan(
         progress = cfg.profile != "smoke" and os.environ.get("LABUTILS_PROGRESS", "1") != "0"
 
     if channels_last is None:
-        channels_last = _channels_last_wins(device, cfg.batch_size)
+        channels_last = _channels_last_wins(device)
     layout = torch.channels_last if channels_last else torch.contiguous_format
     gen.to(device, memory_format=layout).train()
     disc.to(device, memory_format=layout).train()
