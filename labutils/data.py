@@ -55,6 +55,23 @@ class DataError(RuntimeError):
     """A bundled data file is missing, corrupted or unreadable."""
 
 
+def check_images(x, name: str = "images", *, min_batch: int = 1) -> None:
+    """Raise ValueError unless ``x`` is a (B, C, H, W) tensor, B >= min_batch, in [-1, 1].
+
+    The range is what the loaders return and what a tanh generator makes (1e-3 of slack for
+    rounding); NaN fails it too.
+    """
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[0] < min_batch:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"{name}: need a batch of at least {min_batch} image(s) (N, C, H, W), got {shape}")
+    lo, hi = float(x.min()), float(x.max())
+    if not (-1.001 <= lo and hi <= 1.001):  # also False for NaN
+        raise ValueError(
+            f"{name}: images must be scaled to [-1, 1] (a generator ends in tanh), "
+            f"got values in [{lo:.3g}, {hi:.3g}]"
+        )
+
+
 # --------------------------------------------------------------------------- files
 
 

@@ -183,11 +183,14 @@ class _FeatureDistance:
         batch_size: int = 250,
         seed: int = 0,
     ) -> None:
-        _check_images(real, "real")
+        data.check_images(real, "real", min_batch=2)
         if n < 2:
             raise ValueError(f"n must be at least 2, got {n}")
         self.device = real.device
         features = default_features(real.shape[1]) if features is None else features
+        wanted = getattr(features, "channels", real.shape[1])
+        if wanted != real.shape[1]:
+            raise ValueError(f"the features take {wanted}-channel images, real has {real.shape[1]}")
         self.features = features.to(self.device).eval()
         self.n, self.nz, self.batch_size, self.seed = n, nz, batch_size, seed
         self.channels = real.shape[1]
@@ -206,7 +209,7 @@ class _FeatureDistance:
 
     def score(self, images: Tensor) -> float:
         """Distance between the real set and ``images`` (B, C, H, W) in [-1, 1], B >= 2."""
-        _check_images(images, "images")
+        data.check_images(images, "images", min_batch=2)
         if images.shape[1] != self.channels:
             raise ValueError(f"expected {self.channels}-channel images, got {tuple(images.shape)}")
         feats = self.embed(images)
@@ -222,7 +225,7 @@ class _FeatureDistance:
         was_training = gen.training
         gen.eval()
         try:
-            fake = torch.cat([gen(c).float() for c in z.split(self.batch_size)])
+            fake = torch.cat([gen(c) for c in z.split(self.batch_size)])
         finally:
             gen.train(was_training)
         return self.score(fake)
@@ -247,16 +250,6 @@ def _one_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
-
-
-def _check_images(x: Tensor, name: str) -> None:
-    if x.dim() != 4 or x.shape[0] < 2:
-        raise ValueError(
-            f"{name}: need a batch of at least 2 images (B, C, H, W), got {tuple(x.shape)}"
-        )
-    lo, hi = float(x.min()), float(x.max())
-    if not (-1.01 <= lo and hi <= 1.01):  # also False for NaN
-        raise ValueError(f"{name}: images must be in [-1, 1], got values in [{lo:.3g}, {hi:.3g}]")
 
 
 class FrechetDistance(_FeatureDistance):

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from . import augment as augment_lib
+from . import data as data_lib
 from . import losses
 from .config import DCGANConfig, get_device
 
@@ -198,17 +199,6 @@ class _AugmentedDisc(nn.Module):
         return self.disc(self.fn(x))
 
 
-def _check_data(data: Tensor) -> None:
-    if not isinstance(data, Tensor) or data.dim() != 4:
-        shape = tuple(data.shape) if isinstance(data, Tensor) else type(data).__name__
-        raise ValueError(f"data must be a tensor of images (N, C, H, W), got {shape}")
-    lo, hi = data.min().item(), data.max().item()
-    if lo < -1.001 or hi > 1.001:
-        raise ValueError(
-            f"data must be scaled to [-1, 1] (the generator ends in tanh), got values in [{lo:.3g}, {hi:.3g}]"
-        )
-
-
 def _config_mismatch(saved: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
     budget = {"iters", "sample_every", "eval_every", "n_eval", "log_every", "profile"}
     return [
@@ -334,7 +324,7 @@ def train_gan(
     the end).
     """
     device = torch.device(device) if device is not None else get_device()
-    _check_data(data)
+    data_lib.check_images(data, "data")
     mode = _compile_mode(compile) if compile else None  # torch.compile's mode, or no compile
     if d_loss_fn is None or g_loss_fn is None:
         default_d, default_g = losses.get(cfg.loss)

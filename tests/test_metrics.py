@@ -136,6 +136,8 @@ def test_bad_images(cls, windows_test):
         metric.score(windows_test[:4, :1])
     with pytest.raises(ValueError, match="at least 2"):
         cls(windows_test[:1])
+    with pytest.raises(ValueError, match="take 1-channel images, real has 3"):
+        cls(windows_test, features=metrics.RandomConvFeatures(channels=1), n=8)
     with pytest.raises(ValueError, match="n must be"):
         cls(windows_test, n=1)
 

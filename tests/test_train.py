@@ -128,6 +128,10 @@ def test_data_outside_minus_one_one_is_rejected():
         train.train_gan(*tiny_setup(), torch.rand(20, 3, 32, 32) * 255, tiny_cfg(), device="cpu")
     with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
         train.train_gan(*tiny_setup(), torch.rand(20, 32, 32), tiny_cfg(), device="cpu")
+    nan = torch.zeros(20, 3, 32, 32)
+    nan[3, 0, 5, 5] = float("nan")
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        train.train_gan(*tiny_setup(), nan, tiny_cfg(), device="cpu")
 
 
 def test_student_step_losses_evaluators_and_callbacks_plug_in(images):
