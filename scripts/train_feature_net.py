@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from labutils import augment as augment_lib
 from labutils import data, metrics
 
 OUT = data.BUNDLED_DIR / metrics.FEATURES_FILE
@@ -44,12 +45,9 @@ def augment(x: Tensor, g: torch.Generator, shift: int = 3) -> Tensor:
         return (lo + (hi - lo) * torch.rand(b, generator=g)).view(b, 1, 1, 1)
 
     padded = F.pad(x, (shift,) * 4, value=1.0)  # white border, (B, C, S + 2 shift, S + 2 shift)
-    top, left = torch.randint(0, 2 * shift + 1, (2, b, 1), generator=g)
-    rows = top + torch.arange(h)  # (B, S)
-    cols = left + torch.arange(w)
-    cols = torch.where(torch.rand(b, 1, generator=g) < 0.5, cols.flip(1), cols)
-    index = (rows[:, :, None] * padded.shape[-1] + cols[:, None, :]).view(b, 1, h * w)
-    x = padded.flatten(2).gather(2, index.expand(b, c, h * w)).view(b, c, h, w)
+    top, left = torch.randint(0, 2 * shift + 1, (2, b), generator=g)
+    flip = torch.rand(b, generator=g) < 0.5
+    x = augment_lib._crop(padded, top, left, h, w, flip)  # shifted, some mirrored: (B, C, S, S)
     grey = x.mean(1, keepdim=True)
     x = grey + (x - grey) * u(0.7, 1.3)  # saturation
     mean = x.mean((1, 2, 3), keepdim=True)
@@ -112,10 +110,12 @@ def train(args: argparse.Namespace) -> tuple[metrics.EmojiFeatures, dict[str, fl
     features.eval()
     with torch.no_grad():
         emb = torch.cat([features.unnormalized(c) for c in images.split(500)])
+        id_acc = (heads["id"](emb).argmax(1) == ident).float().mean().item()
+        style_acc = (heads["style"](emb).argmax(1) == style).float().mean().item()
     report = {
         "seconds": time.perf_counter() - t0,
-        "train_id_accuracy": (heads["id"](emb).argmax(1) == ident).float().mean().item(),
-        "train_style_accuracy": (heads["style"](emb).argmax(1) == style).float().mean().item(),
+        "train_id_accuracy": id_acc,
+        "train_style_accuracy": style_acc,
         "test_retrieval": retrieval(features),
     }
     return features, report
