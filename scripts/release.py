@@ -108,25 +108,30 @@ def generate(course_root: Path, names: list[str], source: Path = ROOT / SOURCE) 
             )
 
 
+def differences(src: Path, dst: Path) -> tuple[list[Path], list[Path]]:
+    """What makes ``dst`` differ from ``src``: (files to write, files to remove), relative paths.
+
+    A file is to write when ``dst`` lacks it or its bytes differ; to remove when only ``dst`` has it.
+    """
+    wanted = {p.relative_to(src) for p in src.rglob("*") if p.is_file()}
+    present = {p.relative_to(dst) for p in dst.rglob("*") if p.is_file()} if dst.exists() else set()
+    write = [r for r in sorted(wanted) if r not in present or not filecmp.cmp(src / r, dst / r, shallow=False)]
+    return write, sorted(present - wanted)
+
+
 def mirror(src: Path, dst: Path) -> list[str]:
     """Make ``dst`` an exact copy of ``src``, touching only what differs; returns what changed."""
-    changed: list[str] = []
-    dst.mkdir(parents=True, exist_ok=True)
-    wanted = {p.relative_to(src) for p in src.rglob("*") if p.is_file()}
-    for p in sorted(dst.rglob("*"), reverse=True):  # files before their folders
-        rel = p.relative_to(dst)
-        if p.is_file() and rel not in wanted:
-            p.unlink()
-            changed.append(f"removed {rel}")
-        elif p.is_dir() and not any(p.iterdir()):
+    write, remove = differences(src, dst)
+    for rel in remove:
+        (dst / rel).unlink()
+    for p in sorted(dst.rglob("*"), reverse=True) if dst.exists() else []:  # emptied folders
+        if p.is_dir() and not any(p.iterdir()):
             p.rmdir()
-    for rel in sorted(wanted):
-        target = dst / rel
-        if not (target.is_file() and filecmp.cmp(src / rel, target, shallow=False)):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src / rel, target)
-            changed.append(f"wrote {rel}")
-    return changed
+    for rel in write:
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src / rel, dst / rel)
+    dst.mkdir(parents=True, exist_ok=True)
+    return [f"removed {r}" for r in remove] + [f"wrote {r}" for r in write]
 
 
 def main(argv: list[str] | None = None) -> int:
