@@ -41,10 +41,16 @@ WRONG = [
 @dataclass
 class Graded:
     course: Path
+    assignment: str
+    name: str  # the assignment's notebook
     tests: dict[str, float]  # autograded test grade_id -> points
     scores: dict[str, dict[str, float]]  # student -> test grade_id -> score
     log: str
     expected_messy_loss: str  # the test cell the messy student must fail
+
+    def notebook(self, student: str) -> NotebookNode:
+        """``student``'s notebook as nbgrader autograded it."""
+        return h.autograded_notebook(self.course, self.assignment, self.name, student)
 
     def total(self, student: str) -> float:
         return sum(self.scores[student].values())
@@ -111,7 +117,7 @@ def _round_trip(assignment: str, tmp: Path) -> Graded:
         s: {t: score for t, (score, _) in h.autograded_scores(course, assignment, name, s).items()}
         for s in students
     }
-    graded = Graded(course, tests, scores, log, broken)
+    graded = Graded(course, assignment, name, tests, scores, log, broken)
     _print_table(assignment, graded)
     return graded
 
@@ -156,8 +162,7 @@ def test_solution_gets_full_marks(graded, assignment):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_solution_runs_without_errors_under_nbgrader(graded, assignment):
     g = graded(assignment)
-    (nb_path,) = (g.course / "autograded" / "solution" / assignment).glob("*.ipynb")
-    nb = nbformat.read(nb_path, as_version=4)
+    nb = g.notebook("solution")
     errors = [
         f"cell {c.get('id')}: {o.ename}: {o.evalue}"[:300]
         for c in nb.cells
@@ -190,8 +195,7 @@ def test_wrong_answer_loses_points_only_where_wrong(graded, assignment, path):
     g = graded(assignment)
     cell_id, _ = h.read_wrong_answer(path)
     student = f"wrong-{path.stem}"
-    (nb_path,) = (g.course / "autograded" / student / assignment).glob("*.ipynb")
-    nb = nbformat.read(nb_path, as_version=4)
+    nb = g.notebook(student)
     own_test = _test_after(nb, cell_id, g.tests)
     lost = g.lost(student)
     why = {t: h.error_summary(nb, t) for t in lost}
@@ -210,10 +214,5 @@ def test_messy_submission_is_still_graded(graded, assignment):
         f"lost {g.lost('messy')}"
     )
     assert "Missing grade cell" in g.log and "exists multiple times" in g.log
-    (nb_path,) = (g.course / "autograded" / "messy" / assignment).glob("*.ipynb")
-    restored = [
-        c
-        for c in nbformat.read(nb_path, as_version=4).cells
-        if "was missing from the submission" in c.source
-    ]
+    restored = [c for c in g.notebook("messy").cells if "was missing from the submission" in c.source]
     assert len(restored) == 2, "the two deleted test cells come back, each with a note"

@@ -102,11 +102,17 @@ def test_config_has_one_github_url(course_url):
     assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url)
     assert config["parse"]["myst_substitutions"]["repo_url"] == config["repository"]["url"]
     assert config["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
-    assert course_url.colab_url("notebooks/lab1_dcgan/lab1_dcgan.ipynb") == (
-        f"https://colab.research.google.com/github/{url.removeprefix('https://github.com/')}"
-        f"/blob/{course_url.branch()}/notebooks/lab1_dcgan/lab1_dcgan.ipynb"
+
+
+
+def test_links_are_built_from_the_config(course_url, tmp_path):
+    """The Colab link and the install line for a known repository and branch, spelled out."""
+    config = tmp_path / "_config.yml"
+    config.write_text("repository:\n  url: https://github.com/someuni/gans\n  branch: spring\n")
+    assert course_url.colab_url("notebooks/lab1_dcgan/lab1_dcgan.ipynb", config) == (
+        "https://colab.research.google.com/github/someuni/gans/blob/spring/notebooks/lab1_dcgan/lab1_dcgan.ipynb"
     )
-    assert course_url.requirement() == f"labutils @ git+{url}@{course_url.branch()}"
+    assert course_url.requirement(config) == "labutils @ git+https://github.com/someuni/gans@spring"
 
 
 def test_everything_agrees_with_config(course_url):
