@@ -22,6 +22,7 @@ import base64
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -33,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import resvg_py
+from manifest import file_entry, write_json
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -289,10 +291,6 @@ def save_npz(path: Path, **arrays: np.ndarray) -> None:
             zf.writestr(info, buf.getvalue(), compresslevel=9)
 
 
-def write_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=True) + "\n")
-
-
 def attribution(n_emoji: int, n_mnist: int) -> str:
     v = {k: f"`{name}@{ver}`" for k, (name, ver, _) in PACKAGES.items()}
     return f"""\
@@ -377,20 +375,22 @@ def main() -> None:
     save_npz(args.out / "mnist.npz", **mnist)
     outputs["mnist.npz"] = ("mnist", len(mnist["labels"]))
     (args.out / "ATTRIBUTION.md").write_text(attribution(n_emoji, len(mnist["labels"])))
+    licence = OUT_DIR / "LICENSE-Apache-2.0.txt"  # ATTRIBUTION.md says a copy lies beside it
+    if args.out.resolve() != OUT_DIR.resolve():
+        shutil.copyfile(licence, args.out / licence.name)
 
     files = {}
     for fname, (key, count) in outputs.items():
-        data = (args.out / fname).read_bytes()
         pkg = "google" if key == "index" else key
         name, ver, integrity = PACKAGES[pkg]
         files[fname] = {
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "bytes": len(data),
+            **file_entry(args.out / fname),
             "count": count,
             "source": {"npm": name, "version": ver, "integrity": integrity},
             **LICENSES[key],
         }
     n_test = sum(r["is_test"] for r in rows)
+    total = sum(f["bytes"] for f in files.values())  # what this script wrote
     # keep entries other scripts own (the metric's weights, from scripts/train_feature_net.py)
     old_manifest = args.out / "MANIFEST.json"
     if old_manifest.exists():
@@ -405,7 +405,6 @@ def main() -> None:
         "built_with": {p: version(p) for p in ("numpy", "pillow", "resvg-py")},
     }
     write_json(args.out / "MANIFEST.json", manifest)
-    total = sum(f["bytes"] for f in files.values())
     print(
         f"{n_emoji} emoji ({n_test} test), {len(mnist['labels'])} digits, {total / 1e6:.1f} MB -> {args.out}"
     )

@@ -20,7 +20,6 @@ state_dict of the feature network only; the heads are dropped) and its MANIFEST.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import itertools
 import json
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from manifest import file_entry, write_json
 from torch import Tensor, nn
 
 from labutils import augment as augment_lib
@@ -130,10 +130,8 @@ def write_manifest_entry(path: Path, args: argparse.Namespace, report: dict[str,
     """Add or replace this file's entry in MANIFEST.json; every other entry is left as it is."""
     manifest_path = path.parent / "MANIFEST.json"
     manifest = json.loads(manifest_path.read_text())
-    raw = path.read_bytes()
     manifest["files"][path.name] = {
-        "sha256": hashlib.sha256(raw).hexdigest(),
-        "bytes": len(raw),
+        **file_entry(path),
         "description": "float16 state_dict of labutils.metrics.EmojiFeatures: the 128-d "
         "emoji embedding of metrics.FrechetDistance and metrics.KernelDistance",
         "copyright": "labutils authors; weights trained on the train split of the bundled "
@@ -148,9 +146,7 @@ def write_manifest_entry(path: Path, args: argparse.Namespace, report: dict[str,
             "test_retrieval_top1": round(report["test_retrieval"], 3),
         },
     }
-    manifest_path.write_text(
-        json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=True) + "\n"
-    )
+    write_json(manifest_path, manifest)
 
 
 def main() -> None:

@@ -184,3 +184,18 @@ def test_unreadable_file_is_caught(bundled_copy):
     (bundled_copy / "MANIFEST.json").write_text(json.dumps(manifest))
     with pytest.raises(data.DataError, match="cannot read"):
         data.load_mnist()
+
+
+def test_manifest_is_in_the_format_the_scripts_write(monkeypatch, tmp_path):
+    """scripts/manifest.py rewrites MANIFEST.json byte for byte and agrees with every file."""
+    from conftest import ROOT
+
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    import manifest
+
+    path = data.BUNDLED_DIR / "MANIFEST.json"
+    committed = json.loads(path.read_text())
+    manifest.write_json(tmp_path / "MANIFEST.json", committed)
+    assert (tmp_path / "MANIFEST.json").read_bytes() == path.read_bytes()
+    for name, entry in committed["files"].items():
+        assert manifest.file_entry(data.BUNDLED_DIR / name) == {k: entry[k] for k in ("sha256", "bytes")}
