@@ -89,9 +89,14 @@ def _fix_text(text: str, config: Path) -> str:
     return REQUIREMENT.sub(lambda m: requirement(config), text)
 
 
+def solution_notebooks(root: Path = ROOT) -> list[Path]:
+    """The labs' solution notebooks, ``solutions/<lab>/<lab>.ipynb``, sorted."""
+    return sorted(p for p in (root / "solutions").glob("*/*.ipynb") if p.stem == p.parent.name)
+
+
 def targets(root: Path = ROOT) -> list[Path]:
     """Files that name the repository: the README and the solution notebooks."""
-    return [root / "README.md", *sorted((root / "solutions").glob("*/*.ipynb"))]
+    return [root / "README.md", *solution_notebooks(root)]
 
 
 def sync(root: Path = ROOT, *, write: bool = False) -> list[str]:

@@ -184,9 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    sources = args.sources or [
-        p for p in sorted((ROOT / "solutions").glob("*/*.ipynb")) if p.stem == p.parent.name
-    ]
+    sources = args.sources or course_url.solution_notebooks()
     args.out.mkdir(parents=True, exist_ok=True)
     pages = {}
     for src in sources:

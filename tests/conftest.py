@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import course_url  # noqa: E402
+
+SOLUTIONS = course_url.solution_notebooks()  # solutions/<lab>/<lab>.ipynb
 
 
 @pytest.fixture(autouse=True, scope="session")

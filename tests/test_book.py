@@ -11,9 +11,8 @@ import sys
 
 import nbformat
 import pytest
-from conftest import ROOT, smoke_env
+from conftest import ROOT, SOLUTIONS, smoke_env
 
-SOLUTIONS = sorted(p for p in (ROOT / "solutions").glob("*/*.ipynb") if p.stem == p.parent.name)
 LEAKS = ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "MARK SCHEME")
 
 

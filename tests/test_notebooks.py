@@ -5,9 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, smoke_env
-
-SOLUTIONS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
+from conftest import SOLUTIONS, smoke_env
 
 
 @pytest.mark.slow
