@@ -4,6 +4,7 @@ temporary directory, so nothing reads or writes the user's own files."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -44,3 +45,21 @@ def smoke_env(**extra: str) -> dict[str, str]:
     env.update(LABUTILS_PROFILE="smoke", LABUTILS_DEVICE="cpu", **extra)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     return env
+
+
+@pytest.fixture
+def bundled_copy(tmp_path, monkeypatch):
+    """A private copy of labutils' bundled folder that the loaders read instead."""
+    from labutils import data
+
+    copy = tmp_path / "bundled"
+    shutil.copytree(data.BUNDLED_DIR, copy)
+    monkeypatch.setattr(data, "BUNDLED_DIR", copy)
+    return copy
+
+
+def corrupt(path: Path) -> None:
+    """Flip every bit of the middle byte of ``path``."""
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    path.write_bytes(bytes(raw))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import warnings
 
 import numpy as np
 import pytest
 import torch
+from conftest import ROOT, corrupt
 from PIL import Image
 
 from labutils import data
@@ -93,20 +93,9 @@ def test_manifest_matches_files():
     assert sum(e["bytes"] for e in manifest["files"].values()) < 15e6
 
 
-@pytest.fixture
-def bundled_copy(tmp_path, monkeypatch):
-    """A private copy of the bundled folder that the loaders read instead."""
-    copy = tmp_path / "bundled"
-    shutil.copytree(data.BUNDLED_DIR, copy)
-    monkeypatch.setattr(data, "BUNDLED_DIR", copy)
-    return copy
-
-
 def test_corrupted_file_is_caught(bundled_copy):
     path = bundled_copy / "emoji_windows.npz"
-    raw = bytearray(path.read_bytes())
-    raw[len(raw) // 2] ^= 0xFF
-    path.write_bytes(bytes(raw))
+    corrupt(path)
     with pytest.raises(data.DataError, match="corrupt") as err:
         data.load_emoji("windows")
     assert "expected sha256" in str(err.value) and "build_data.py" in str(err.value)
@@ -188,8 +177,6 @@ def test_unreadable_file_is_caught(bundled_copy):
 
 def test_manifest_is_in_the_format_the_scripts_write(monkeypatch, tmp_path):
     """scripts/manifest.py rewrites MANIFEST.json byte for byte and agrees with every file."""
-    from conftest import ROOT
-
     monkeypatch.syspath_prepend(str(ROOT / "scripts"))
     import manifest
 

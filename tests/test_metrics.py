@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 import scipy.linalg
 import torch
 import torch.nn.functional as F
+from conftest import corrupt
 from torch import nn
 from torchmetrics.image.kid import poly_mmd
 
@@ -142,20 +141,9 @@ def test_bad_images(cls, windows_test):
         cls(windows_test, n=1)
 
 
-@pytest.fixture
-def bundled_copy(tmp_path, monkeypatch):
-    """A private copy of the bundled folder that the loaders read instead."""
-    copy = tmp_path / "bundled"
-    shutil.copytree(data.BUNDLED_DIR, copy)
-    monkeypatch.setattr(data, "BUNDLED_DIR", copy)
-    return copy
-
-
 def test_corrupted_weights_are_caught(bundled_copy, windows_test):
     path = bundled_copy / metrics.FEATURES_FILE
-    raw = bytearray(path.read_bytes())
-    raw[len(raw) // 2] ^= 0xFF
-    path.write_bytes(bytes(raw))
+    corrupt(path)
     with pytest.raises(data.DataError, match="corrupt") as err:
         metrics.emoji_features()
     assert "expected sha256" in str(err.value)
