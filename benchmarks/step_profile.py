@@ -79,7 +79,7 @@ class OpTimer(TorchDispatchMode):
 def setup(batch_size: int, device: torch.device, seed: int = 0):
     """Reference models, optimisers and a fixed batch laid out as train_gan lays them out."""
     gen, disc = new_models(seed)
-    layout = torch.channels_last if train._channels_last_wins(device) else torch.contiguous_format
+    layout = torch.channels_last if train.speed.channels_last_wins(device) else torch.contiguous_format
     gen.to(device, memory_format=layout).train()
     disc.to(device, memory_format=layout).train()
     cfg = config.DCGANConfig(batch_size=batch_size, nz=NZ, ngf=WIDTH, ndf=WIDTH)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -61,7 +61,16 @@ def with_profile(cfg: C, lab: str, profile: str | None = None) -> C:
         raise ValueError(f"no budgets for lab {lab!r}; known: {sorted(BUDGETS)}")
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; use one of {PROFILES}")
-    return dataclasses.replace(cfg, profile=profile, **BUDGETS[lab][profile])
+    budget = BUDGETS[lab][profile]
+    extra = set(budget) - set(budget_fields(cfg))
+    if extra:
+        raise ValueError(f"profile {profile!r} of {lab!r} sets {sorted(extra)}, which are not budget fields")
+    return dataclasses.replace(cfg, profile=profile, **budget)
+
+
+def budget_fields(cfg: Any) -> tuple[str, ...]:
+    """The budget fields of a config: RunConfig's and any a lab's config marks as budget."""
+    return tuple(f.name for f in dataclasses.fields(cfg) if f.metadata.get("budget"))
 
 
 def get_device(prefer: str | None = None) -> torch.device:
@@ -105,18 +114,57 @@ def describe(device: torch.device | str, profile: str | None = None) -> str:
     return f"profile {profile}, {where}"
 
 
+def _budget(default: int) -> Any:
+    """A field that profiles set (see ``BUDGETS``): how long a run trains and measures."""
+    return field(default=default, metadata={"budget": True})
+
+
 @dataclass(frozen=True)
-class DCGANConfig:
+class RunConfig:
+    """What the training loop reads; each lab's config adds its own hyperparameters to it.
+
+    The budget fields (``iters``, ``sample_every``, ``eval_every``, ``n_eval``) are the only
+    ones a profile sets; a checkpoint resumes under another budget but not under another value
+    of any other field (see ``identity_fields``).
+    """
+
+    batch_size: int = 16
+    """Examples per batch."""
+    seed: int = 0
+    """Seeds weights, data order, augmentation and noise."""
+    iters: int = _budget(5000)
+    """Training iterations (one call of the lab's step each)."""
+    sample_every: int = _budget(200)
+    """Save a fixed sample grid every this many iterations."""
+    eval_every: int = _budget(250)
+    """Compute the quality metrics every this many iterations."""
+    n_eval: int = _budget(1000)
+    """Generated images per metric evaluation."""
+    log_every: int = 50
+    """Read the losses back from the device (and check for NaN) every this many iterations."""
+    profile: str = "full"
+    """Which budget this config carries (set by ``with_profile``)."""
+
+
+BUDGET_FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig) if f.metadata.get("budget"))
+"""The fields a profile sets."""
+
+
+def identity_fields(cfg: Any) -> list[str]:
+    """Fields of a config that make a run another run: all but the budget fields,
+    ``log_every`` and ``profile``. A checkpoint resumes only when these agree."""
+    skip = (*budget_fields(cfg), "log_every", "profile")
+    return [f.name for f in dataclasses.fields(cfg) if f.name not in skip]
+
+
+@dataclass(frozen=True)
+class DCGANConfig(RunConfig):
     """Lab 1 hyperparameters (the ``full`` defaults of the syllabus); change with ``dataclasses.replace``."""
 
     image_size: int = 32
     """Side of the square images, 32 or 64."""
-    batch_size: int = 16
-    """Images per batch for both networks."""
     lr: float = 3e-4
-    """Adam learning rate for both networks (Lab 1 uses one rate)."""
-    lr_d: float | None = None
-    """Discriminator learning rate when it differs from ``lr`` (Lab 2)."""
+    """Adam learning rate of both networks."""
     betas: tuple[float, float] = (0.5, 0.999)
     """Adam betas; beta1 = 0.5 as in the DCGAN paper."""
     nz: int = 64
@@ -131,17 +179,3 @@ class DCGANConfig:
     """Augmentation of real and fake batches: 'basic', 'deluxe' or 'diffaugment'."""
     style: str = "windows"
     """Bundled emoji style to train on: 'google', 'twitter' or 'windows'."""
-    seed: int = 0
-    """Seeds weights, data order, augmentation and the fixed noise."""
-    iters: int = 5000
-    """Training iterations (one D update and one G update each)."""
-    sample_every: int = 200
-    """Save a fixed-noise sample grid every this many iterations."""
-    eval_every: int = 250
-    """Compute the quality metric every this many iterations."""
-    n_eval: int = 1000
-    """Generated images per metric evaluation."""
-    log_every: int = 50
-    """Read the losses back from the device (and check for NaN) every this many iterations."""
-    profile: str = "full"
-    """Which budget this config carries (set by ``with_profile``)."""

@@ -74,18 +74,29 @@ def _runs_and_axes(runs, ax, figsize):
 
 
 def loss_curves(
-    runs: History | Mapping[str, History], *, window: int = 50, caption: str | None = None, ax=None
+    runs: History | Mapping[str, History],
+    *,
+    names: Sequence[str] | None = None,
+    window: int = 50,
+    caption: str | None = None,
+    ax=None,
 ):
-    """D and G losses against iterations for one run or several (name -> History).
+    """Losses against iterations for one run or several (run name -> History).
 
+    ``names`` picks the losses to draw (default: every loss of each run, e.g. "D" and "G").
     Thin lines are the raw per-iteration losses, thick ones their moving average.
     """
     runs, fig, ax = _runs_and_axes(runs, ax, (8, 4))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, (name, h) in enumerate(runs.items()):
-        for j, (label, values) in enumerate((("D", h.d_loss), ("G", h.g_loss))):
-            color = colors[(2 * i + j) % len(colors)]
-            tag = f"{label} {name}".strip()
+    k = 0
+    for run_name, h in runs.items():
+        for label in names if names is not None else h.losses:
+            if label not in h.losses:
+                raise KeyError(f"run {run_name!r} has no loss {label!r}; it has {sorted(h.losses)}")
+            values = h.losses[label]
+            color = colors[k % len(colors)]
+            k += 1
+            tag = f"{label} {run_name}".strip()
             ax.plot(h.iters, values, color=color, alpha=0.15, lw=0.5)
             ax.plot(h.iters, smooth(values, window), color=color, lw=1.8, label=tag)
     ax.set_xlabel("iteration")
@@ -95,6 +106,28 @@ def loss_curves(
     _caption(fig, caption)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
+
+
+def loss_table(
+    runs: Mapping[str, History],
+    *,
+    names: Sequence[str] | None = None,
+    metrics: Sequence[str] = (),
+    fraction: float = 0.2,
+    digits: int = 3,
+) -> str:
+    """A Markdown table: per run, the mean of each loss over the last ``fraction`` of the
+    iterations and the last value of each metric. ``names`` defaults to the first run's losses."""
+    if not runs:
+        raise ValueError("no runs to tabulate")
+    names = list(names) if names is not None else list(next(iter(runs.values())).losses)
+    head = ["run", *(f"mean {n} loss" for n in names), *(f"final {m}" for m in metrics)]
+    rows = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for run_name, h in runs.items():
+        cells = [f"{h.mean_loss(n, fraction):.{digits}f}" for n in names]
+        cells += [f"{h.last_metric(m):.{digits}f}" for m in metrics]
+        rows.append("| " + " | ".join([run_name, *cells]) + " |")
+    return "\n".join(rows)
 
 
 def metric_curves(runs: History | Mapping[str, History], name: str, *, caption: str | None = None, ax=None):

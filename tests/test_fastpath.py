@@ -104,8 +104,8 @@ def compare(device: str, atol: float, rtol: float, loss_rtol: float | None = Non
     ref_gen, ref_disc, d_hist, g_hist = baseline_run(device, cfg, order, [z for _, z in fed])
 
     loss_tol = {"atol": atol, "rtol": loss_rtol or rtol}
-    torch.testing.assert_close(torch.tensor(history.d_loss), torch.tensor(d_hist), **loss_tol)
-    torch.testing.assert_close(torch.tensor(history.g_loss), torch.tensor(g_hist), **loss_tol)
+    torch.testing.assert_close(torch.tensor(history.losses["D"]), torch.tensor(d_hist), **loss_tol)
+    torch.testing.assert_close(torch.tensor(history.losses["G"]), torch.tensor(g_hist), **loss_tol)
     for name, a, b in [("G", gen, ref_gen), ("D", disc, ref_disc)]:
         ref = b.state_dict()
         for key, value in a.state_dict().items():  # parameters and BatchNorm running stats
@@ -177,14 +177,14 @@ def test_fast_path_defaults_on_cpu():
     opt_g, opt_d = train.make_optimizers(gen, disc, DCGANConfig(), torch.device("cpu"))
     for opt in (opt_g, opt_d):
         assert opt.defaults["fused"] is True
-    assert train._channels_last_wins(torch.device("cpu"))
-    assert not train._channels_last_wins(torch.device("cuda"))  # not measured there
+    assert train.speed.channels_last_wins(torch.device("cpu"))
+    assert not train.speed.channels_last_wins(torch.device("cuda"))  # not measured there
 
 
 def test_compile_mode_is_checked_and_passed_on(monkeypatch):
     """compile=True is torch.compile's default mode, a string its mode; a wrong one is refused."""
-    assert train._compile_mode(True) == "default"
-    assert train._compile_mode("reduce-overhead") == "reduce-overhead"
+    assert train.speed.compile_mode(True) == "default"
+    assert train.speed.compile_mode("reduce-overhead") == "reduce-overhead"
     gen, disc = new_models()
     cfg = DCGANConfig(batch_size=BATCH, iters=2, sample_every=2, eval_every=2)
     with pytest.raises(ValueError, match="reduce-overhead"):
@@ -252,4 +252,4 @@ def test_fast_path_matches_classic_code_on_gpu():
     compare("cuda", atol=ITERS * DCGANConfig().lr, rtol=0, loss_rtol=1e-2)
     cfg = DCGANConfig(batch_size=BATCH, iters=ITERS, sample_every=ITERS, eval_every=ITERS)
     _, _, history, _ = fast_run("cuda", cfg, amp=True, channels_last=True)
-    assert all(torch.isfinite(torch.tensor(history.d_loss + history.g_loss)))
+    assert all(torch.isfinite(torch.tensor(history.losses["D"] + history.losses["G"])))

@@ -52,9 +52,9 @@ def test_two_seeded_cpu_runs_are_identical(images):
         h = train.train_gan(gen, disc, images, cfg, device="cpu")
         runs.append((h, params(gen)))
     (h1, p1), (h2, p2) = runs
-    assert h1.d_loss == h2.d_loss and h1.g_loss == h2.g_loss
+    assert h1.losses["D"] == h2.losses["D"] and h1.losses["G"] == h2.losses["G"]
     assert torch.equal(p1, p2)
-    assert h1.iters == list(range(1, 13)) and len(h1.d_loss) == 12
+    assert h1.iters == list(range(1, 13)) and len(h1.losses["D"]) == 12
     assert sorted(h1.samples) == [4, 8, 12] and h1.samples[12].shape == (64, 3, 32, 32)
 
 
@@ -63,7 +63,7 @@ def test_another_seed_gives_another_run(images):
     h1 = train.train_gan(gen, disc, images, tiny_cfg(), device="cpu")
     gen, disc = tiny_setup()
     h2 = train.train_gan(gen, disc, images, tiny_cfg(seed=1), device="cpu")
-    assert h1.d_loss != h2.d_loss
+    assert h1.losses["D"] != h2.losses["D"]
 
 
 def test_resume_equals_uninterrupted(images, tmp_path):
@@ -76,14 +76,14 @@ def test_resume_equals_uninterrupted(images, tmp_path):
     train.train_gan(gen, disc, images, tiny_cfg(iters=7), device="cpu", checkpoint=ckpt)
     gen, disc = tiny_setup(seed=99)  # fresh objects: everything must come from the checkpoint
     resumed = train.train_gan(gen, disc, images, tiny_cfg(), device="cpu", checkpoint=ckpt)
-    assert resumed.d_loss == full.d_loss and resumed.g_loss == full.g_loss
+    assert resumed.losses["D"] == full.losses["D"] and resumed.losses["G"] == full.losses["G"]
     assert torch.equal(params(gen), full_params)
     # the interrupted session also saved a grid at its last iteration (7)
     assert set(resumed.samples) == set(full.samples) | {7}
     assert all(torch.equal(resumed.samples[k], full.samples[k]) for k in full.samples)
     # a finished run returns at once with its history
     again = train.train_gan(*tiny_setup(), images, tiny_cfg(), device="cpu", checkpoint=ckpt)
-    assert again.d_loss == full.d_loss
+    assert again.losses["D"] == full.losses["D"]
 
 
 def test_checkpoint_of_another_run_is_refused(images, tmp_path):
@@ -119,7 +119,7 @@ def test_nan_loss_stops_with_a_clear_message(images):
         d, g = train.gan_step(gen, disc, opt_g, opt_d, real, z, d_loss_fn, g_loss_fn)
         return d * math.nan, g
 
-    with pytest.raises(train.TrainingDiverged, match="discriminator loss became nan at iteration 1"):
+    with pytest.raises(train.TrainingDiverged, match="the D loss became nan at iteration 1"):
         train.train_gan(*tiny_setup(), images, tiny_cfg(), step=exploding_step, device="cpu")
 
 
@@ -152,7 +152,7 @@ def test_student_step_losses_evaluators_and_callbacks_plug_in(images):
 
 def test_diffaugment_trains(images):
     h = train.train_gan(*tiny_setup(), images, tiny_cfg(augment="diffaugment"), device="cpu")
-    assert len(h.d_loss) == 12 and all(math.isfinite(v) for v in h.d_loss)
+    assert len(h.losses["D"]) == 12 and all(math.isfinite(v) for v in h.losses["D"])
 
 
 def test_profiles_and_device(monkeypatch):

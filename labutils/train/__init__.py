@@ -1,0 +1,50 @@
+"""Training: the updates, the one loop every lab uses, its batch source and speed switches.
+
+- ``updates``: one function per update (``d_step``, ``g_step``) and each lab's iteration
+  (``gan_step``), the pieces a student writes and the reference the tests compare with;
+- ``loop``: ``fit``, the loop (networks as an ``nn.ModuleDict``, optimisers as a dict, a step
+  returning named losses), ``History`` and atomic checkpoints;
+- ``batches``: ``BatchSource``, named tensors drawn by index on the device, plus noise;
+- ``speed``: the measured speed defaults (Adam's kernel, memory layout, compile modes);
+- ``runs``: each lab's runner (``train_gan`` for Lab 1), which builds what ``fit`` needs.
+"""
+
+from . import batches, loop, runs, speed, updates
+from .batches import BatchSource
+from .loop import (
+    CheckpointError,
+    History,
+    TrainingDiverged,
+    evaluating,
+    fit,
+    iters_per_second,
+    load_checkpoint,
+    save_checkpoint,
+)
+from .runs import make_optimizers, train_gan
+from .speed import COMPILE_MODES
+from .updates import d_step, frozen, g_step, gan_step
+
+__all__ = [
+    "COMPILE_MODES",
+    "BatchSource",
+    "CheckpointError",
+    "History",
+    "TrainingDiverged",
+    "batches",
+    "d_step",
+    "evaluating",
+    "fit",
+    "frozen",
+    "g_step",
+    "gan_step",
+    "iters_per_second",
+    "load_checkpoint",
+    "loop",
+    "make_optimizers",
+    "runs",
+    "save_checkpoint",
+    "speed",
+    "train_gan",
+    "updates",
+]
