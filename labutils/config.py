@@ -33,6 +33,11 @@ BUDGETS: dict[str, dict[str, dict[str, Any]]] = {
         "quick": dict(iters=3200, sample_every=200, eval_every=400, n_eval=500),
         "smoke": dict(iters=24, sample_every=8, eval_every=12, n_eval=64),
     },
+    "lab3": {
+        "full": dict(iters=10000, sample_every=200, eval_every=500, n_eval=1000),
+        "quick": dict(iters=1000, sample_every=200, eval_every=250, n_eval=500),
+        "smoke": dict(iters=6, sample_every=3, eval_every=3, n_eval=64),
+    },
 }
 
 
@@ -179,3 +184,33 @@ class DCGANConfig(RunConfig):
     """Augmentation of real and fake batches: 'basic', 'deluxe' or 'diffaugment'."""
     style: str = "windows"
     """Bundled emoji style to train on: 'google', 'twitter' or 'windows'."""
+
+
+@dataclass(frozen=True)
+class CycleGANConfig(RunConfig):
+    """Lab 3 hyperparameters: CycleGAN between two bundled emoji styles, X -> Y and back."""
+
+    domain_x: str = "google"
+    """Bundled emoji style of domain X: 'google', 'twitter' or 'windows'."""
+    domain_y: str = "windows"
+    """Bundled emoji style of domain Y (another style than X)."""
+    image_size: int = 32
+    """Side of the square images (a multiple of 8)."""
+    lr: float = 2e-4
+    """Adam learning rate of all four networks (the CycleGAN paper's)."""
+    betas: tuple[float, float] = (0.5, 0.999)
+    """Adam betas (the CycleGAN paper's)."""
+    ngf: int = 32
+    """Generator width: channels after its first conv (2 ngf in the residual blocks)."""
+    ndf: int = 32
+    """Discriminator width: channels of its first conv."""
+    n_res: int = 2
+    """Residual blocks in each generator."""
+    norm: str = "instance"
+    """Normalisation in both generators and patch discriminators: 'instance', 'batch' or 'none'."""
+    disc: str = "patch"
+    """Discriminator kind: 'patch' (a grid of logits) or 'dc' (Lab 1's, one logit)."""
+    lambda_cycle: float = 10.0
+    """Weight of the cycle-consistency (L1) loss against the adversarial losses."""
+    lambda_identity: float = 0.0
+    """Weight of the identity loss |G(y) - y| + |F(x) - x| (0: off)."""

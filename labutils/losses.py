@@ -1,4 +1,5 @@
-"""GAN losses on logits. Every function is pure: logits in, a scalar tensor out.
+"""GAN losses on logits, and CycleGAN's image losses. Every function is pure: logits (or
+images, for ``cycle_loss`` and ``identity_loss``) in, a scalar tensor out.
 
 Notation: ``real_logits = D(x)`` and ``fake_logits = D(G(z))`` are raw scores of shape (B,) or
 (B, ...) (a patch discriminator gives a grid); sigma is the logistic sigmoid, so
@@ -48,15 +49,60 @@ def saturating_g_loss(fake_logits: Tensor) -> Tensor:
 
 
 def lsgan_d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-    """Least-squares discriminator loss: 1/2 mean (D(x) - 1)^2 + 1/2 mean D(G(z))^2 (Mao et al.)."""
+    """Least-squares discriminator loss: 1/2 mean (D(x) - 1)^2 + 1/2 mean D(G(z))^2 (Mao et al.).
+
+    Shapes: (B,) from a DC discriminator or a grid (B, 1, h, w) from a patch discriminator;
+    the two may differ in shape. Each mean runs over every element, so every patch is scored
+    against its target on its own: do not average a patch grid to one logit per image first
+    (that would only ask the patches to be right on average). Returns a scalar.
+    """
     _check_logits(real_logits=real_logits, fake_logits=fake_logits)
     return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits**2).mean()
 
 
 def lsgan_g_loss(fake_logits: Tensor) -> Tensor:
-    """Least-squares generator loss: 1/2 mean (D(G(z)) - 1)^2."""
+    """Least-squares generator loss: 1/2 mean (D(G(z)) - 1)^2.
+
+    Shape (B,) or a patch grid (B, 1, h, w); the mean runs over every patch, not over
+    per-image averages. Returns a scalar.
+    """
     _check_logits(fake_logits=fake_logits)
     return 0.5 * ((fake_logits - 1) ** 2).mean()
+
+
+def _check_images(**named: Tensor) -> None:
+    (name_a, a), (name_b, b) = named.items()
+    for name, t in named.items():
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor of images, got {type(t).__name__}")
+        if not t.is_floating_point():
+            raise TypeError(f"{name} must be a floating-point tensor, got {t.dtype}")
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{name_a} and {name_b} must have the same shape, "
+            f"got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
+
+
+def cycle_loss(real: Tensor, reconstructed: Tensor) -> Tensor:
+    """Cycle-consistency loss: mean |x - F(G(x))| (or mean |y - G(F(y))|), the L1 distance.
+
+    ``real`` is x, ``reconstructed`` its round trip F(G(x)); both (B, C, H, W) of the same
+    shape (no broadcasting). The mean runs over every pixel and channel. Returns a scalar;
+    the training step weights it by lambda_cycle.
+    """
+    _check_images(real=real, reconstructed=reconstructed)
+    return (real - reconstructed).abs().mean()
+
+
+def identity_loss(real: Tensor, same: Tensor) -> Tensor:
+    """Identity loss: mean |y - G(y)| (or mean |x - F(x)|), the L1 distance.
+
+    A generator given an image already in its target domain should leave it unchanged.
+    ``real`` is y, ``same`` is G(y); both (B, C, H, W) of the same shape. Returns a scalar.
+    """
+    _check_images(real=real, same=same)
+    return (real - same).abs().mean()
 
 
 LOSSES = {

@@ -60,6 +60,7 @@ __all__ = [
     "RandomConvFeatures",
     "default_features",
     "emoji_features",
+    "translation_errors",
 ]
 
 FEATURES_FILE = "emoji_features.pt"
@@ -299,3 +300,58 @@ class KernelDistance(_FeatureDistance):
     def _distance(self, feats: Tensor) -> Tensor:
         k_gg = self._off_diagonal_mean(self._kernel(feats, feats))
         return self.k_rr + k_gg - 2 * self._kernel(self.real, feats).mean()
+
+
+@torch.no_grad()
+def _apply(net: nn.Module, x: Tensor, batch_size: int) -> Tensor:
+    device = next(net.parameters()).device
+    was_training = net.training
+    net.eval()
+    try:
+        return torch.cat([net(c.to(device, torch.float32)).float().cpu() for c in x.split(batch_size)])
+    finally:
+        net.train(was_training)
+
+
+@torch.no_grad()
+def translation_errors(
+    g_xy: nn.Module,
+    g_yx: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    features: nn.Module | None = None,
+    kd_y: KernelDistance | None = None,
+    batch_size: int = 250,
+) -> dict[str, float]:
+    """How well G: X -> Y translates paired test images, and how well F brings them back.
+
+    x, y: (N, C, H, W) in [-1, 1], TRUE PAIRS (row i of both is the same emoji in the two
+    styles, as ``data.load_emoji(style, split="test")`` returns them). Both networks run in
+    eval mode. Returns (lower is better for all):
+
+    - ``pixel_l1``: mean |G(x) - y| over pixels, channels and pairs (0 = the true counterpart;
+      copying x unchanged scores mean |x - y|, the style gap);
+    - ``feature_l2``: mean ||f(G(x)) - f(y)|| in the emoji features ``features`` (default: the
+      bundled ``emoji_features()``, on the sphere of radius sqrt(128), so between 0 and 22.6);
+    - ``cycle_l1``: mean |F(G(x)) - x|, the cycle-reconstruction error;
+    - ``kd``: the kernel distance of the translations G(x) to ``kd_y``'s real Y images (only
+      when ``kd_y`` is given), i.e. how much G(x) looks like the target style at all.
+    """
+    data.check_images(x, "x")
+    data.check_images(y, "y")
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must be paired images of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    fake_y = _apply(g_xy, x, batch_size)  # G(x): (N, C, H, W)
+    rec_x = _apply(g_yx, fake_y, batch_size)  # F(G(x))
+    features = emoji_features() if features is None else features
+    f_fake = _apply(features, fake_y, batch_size).double()
+    f_true = _apply(features, y, batch_size).double()
+    out = {
+        "pixel_l1": float((fake_y - y.float().cpu()).abs().mean()),
+        "feature_l2": float((f_fake - f_true).norm(dim=1).mean()),
+        "cycle_l1": float((rec_x - x.float().cpu()).abs().mean()),
+    }
+    if kd_y is not None:
+        out["kd"] = kd_y.score(fake_y)
+    return out

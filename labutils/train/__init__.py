@@ -1,12 +1,12 @@
 """Training: the updates, the one loop every lab uses, its batch source and speed switches.
 
 - ``updates``: one function per update (``d_step``, ``g_step``) and each lab's iteration
-  (``gan_step``), the pieces a student writes and the reference the tests compare with;
+  (``gan_step``, ``cyclegan_step``), the pieces a student writes and the reference the tests compare with;
 - ``loop``: ``fit``, the loop (networks as an ``nn.ModuleDict``, optimisers as a dict, a step
   returning named losses), ``History`` and atomic checkpoints;
 - ``batches``: ``BatchSource``, named tensors drawn by index on the device, plus noise;
 - ``speed``: the measured speed defaults (Adam's kernel, memory layout, compile modes);
-- ``runs``: each lab's runner (``train_gan`` for Lab 1), which builds what ``fit`` needs.
+- ``runs``: each lab's runner (``train_gan`` for Lab 1, ``train_cyclegan`` for Lab 3), which builds what ``fit`` needs.
 """
 
 from . import batches, loop, runs, speed, updates
@@ -21,9 +21,9 @@ from .loop import (
     load_checkpoint,
     save_checkpoint,
 )
-from .runs import make_optimizers, train_gan
+from .runs import cyclegan_models, make_optimizers, train_cyclegan, train_gan
 from .speed import COMPILE_MODES
-from .updates import d_step, frozen, g_step, gan_step
+from .updates import cyclegan_step, d_step, frozen, g_step, gan_step
 
 __all__ = [
     "COMPILE_MODES",
@@ -32,6 +32,8 @@ __all__ = [
     "History",
     "TrainingDiverged",
     "batches",
+    "cyclegan_models",
+    "cyclegan_step",
     "d_step",
     "evaluating",
     "fit",
@@ -45,6 +47,7 @@ __all__ = [
     "runs",
     "save_checkpoint",
     "speed",
+    "train_cyclegan",
     "train_gan",
     "updates",
 ]

@@ -15,11 +15,11 @@ from torch import Tensor, nn
 from .. import augment as augment_lib
 from .. import data as data_lib
 from .. import losses
-from ..config import DCGANConfig, get_device
+from ..config import CycleGANConfig, DCGANConfig, get_device
 from . import speed
 from .batches import BatchSource
 from .loop import History, fit
-from .updates import LossD, LossG, gan_step
+from .updates import LossD, LossG, cyclegan_step, gan_step, parameters
 
 
 class _AugmentedDisc(nn.Module):
@@ -117,4 +117,93 @@ def train_gan(
         evaluators={name: (lambda nets, fn=fn: fn(nets["gen"])) for name, fn in (evaluators or {}).items()},
         callbacks=callbacks, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
         progress=progress, amp=amp, compile=mode, cudnn_benchmark=cudnn_benchmark,
+    )  # fmt: skip
+
+
+def cyclegan_models(cfg: CycleGANConfig) -> nn.ModuleDict:
+    """Lab 3's four reference networks for ``cfg``, DCGAN-initialised from ``cfg.seed``:
+    ``g_xy`` (G: X -> Y), ``g_yx`` (F: Y -> X), ``d_x`` and ``d_y`` (patch or DC)."""
+    from ..models import CycleGenerator, DCDiscriminator, PatchDiscriminator, dcgan_init
+
+    if cfg.disc not in ("patch", "dc"):
+        raise ValueError(f"disc must be 'patch' or 'dc', got {cfg.disc!r}")
+    torch.manual_seed(cfg.seed)
+
+    def gen() -> nn.Module:
+        return CycleGenerator(ngf=cfg.ngf, n_res=cfg.n_res, norm=cfg.norm)
+
+    def disc() -> nn.Module:
+        if cfg.disc == "dc":
+            return DCDiscriminator(ndf=cfg.ndf, image_size=cfg.image_size)
+        return PatchDiscriminator(ndf=cfg.ndf, norm=cfg.norm)
+
+    nets = nn.ModuleDict({"g_xy": gen(), "g_yx": gen(), "d_x": disc(), "d_y": disc()})
+    return nets.apply(dcgan_init)
+
+
+def train_cyclegan(
+    nets: nn.ModuleDict,
+    x: Tensor,
+    y: Tensor,
+    cfg: CycleGANConfig,
+    *,
+    step: Callable[..., Mapping[str, Tensor]] = cyclegan_step,
+    probe: tuple[Tensor, Tensor] | None = None,
+    device: torch.device | str | None = None,
+    evaluators: Mapping[str, Callable[[nn.ModuleDict], float]] | None = None,
+    callbacks: Sequence[Callable[[int, History], None]] = (),
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int = 1000,
+    resume: bool = True,
+    progress: bool | None = None,
+    channels_last: bool | None = None,
+    fused: bool | None = None,
+    amp: bool = False,
+    compile: bool | str = False,
+) -> History:
+    """Lab 3: train ``nets`` (``g_xy``, ``g_yx``, ``d_x``, ``d_y``) on unpaired X and Y.
+
+    x: (N, C, H, W) images of X, y: (M, C, H, W) of Y, in [-1, 1]; each batch draws the two
+    independently (unpaired, as CycleGAN assumes). ``step(g_xy, g_yx, d_x, d_y, opt_g, opt_d,
+    x, y, lambda_cycle=..., lambda_identity=...)`` does one iteration and returns its named
+    losses. ``probe`` = (some x, some y): the sample grid shows each source row above its
+    translation (x, G(x), y, F(y)), the same images every time. ``evaluators`` take ``nets``.
+    One Adam (``cfg.lr``, ``cfg.betas``) steps both generators, another both discriminators.
+    """
+    device = torch.device(device) if device is not None else get_device()
+    data_lib.check_images(x, "x")
+    data_lib.check_images(y, "y")
+    if x.shape[1:] != y.shape[1:]:
+        raise ValueError(f"x and y must have the same image shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    missing = {"g_xy", "g_yx", "d_x", "d_y"} - set(nets.keys())
+    if missing:
+        raise ValueError(f"nets lacks {sorted(missing)}; it needs g_xy, g_yx, d_x and d_y")
+    mode = speed.compile_mode(compile) if compile else False
+    layout = speed.memory_format(device, channels_last)
+    nets.to(device, memory_format=layout)
+    x, y = (t.to(device, torch.float32).contiguous(memory_format=layout) for t in (x, y))
+    kw = dict(lr=cfg.lr, betas=cfg.betas, device=device, fused=fused)
+    opts = {
+        "gen": speed.adam(parameters(nets["g_xy"], nets["g_yx"]), **kw),
+        "disc": speed.adam(parameters(nets["d_x"], nets["d_y"]), **kw),
+    }
+    batches = BatchSource({"x": x, "y": y}, cfg.batch_size, paired=False, seed=cfg.seed, device=device)
+    if probe is None:
+        probe = (x[:8], y[:8])
+    px, py = (p.to(device, torch.float32) for p in probe)
+
+    def lab3_step(nets: nn.ModuleDict, opts, batches: BatchSource) -> Mapping[str, Tensor]:
+        b = batches.next()  # x (B, C, H, W), y (B, C, H, W): unpaired draws
+        return step(
+            nets["g_xy"], nets["g_yx"], nets["d_x"], nets["d_y"], opts["gen"], opts["disc"], b["x"], b["y"],
+            lambda_cycle=cfg.lambda_cycle, lambda_identity=cfg.lambda_identity,
+        )  # fmt: skip
+
+    def grid(nets: nn.ModuleDict) -> Tensor:  # rows: x, G(x), y, F(y)
+        return torch.cat([px, nets["g_xy"](px), py, nets["g_yx"](py)])
+
+    return fit(
+        nets, opts, batches, lab3_step, cfg, sample=grid, evaluators=evaluators, callbacks=callbacks,
+        checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume, progress=progress,
+        amp=amp, compile=mode,
     )  # fmt: skip

@@ -99,3 +99,62 @@ def gan_step(
 def parameters(*models: nn.Module) -> Iterable[nn.Parameter]:
     """The parameters of several models, for one optimiser over all of them."""
     return [p for m in models for p in m.parameters()]
+
+
+# ---------------------------------------------------------------------------- Lab 3: CycleGAN
+# Names: G: X->Y is ``g_xy``, F: Y->X is ``g_yx``, D_X is ``d_x`` (real x vs F(y)), D_Y is
+# ``d_y`` (real y vs G(x)); ``opt_g`` steps both generators, ``opt_d`` both discriminators.
+
+
+def cyclegan_step(
+    g_xy: nn.Module,
+    g_yx: nn.Module,
+    d_x: nn.Module,
+    d_y: nn.Module,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    x: Tensor,
+    y: Tensor,
+    *,
+    lambda_cycle: float = 10.0,
+    lambda_identity: float = 0.0,
+    d_loss_fn: LossD = losses.lsgan_d_loss,
+    g_loss_fn: LossG = losses.lsgan_g_loss,
+    cycle_loss_fn: Callable[[Tensor, Tensor], Tensor] = losses.cycle_loss,
+    identity_loss_fn: Callable[[Tensor, Tensor], Tensor] = losses.identity_loss,
+) -> dict[str, Tensor]:
+    """One CycleGAN iteration: the generators' update with both discriminators frozen, then
+    the discriminators' update on real images and the detached translations.
+
+    x: (B, C, H, W) from X, y: (B, C, H, W) from Y, unpaired, in [-1, 1].
+
+    Update G and F: minimise  g_loss(D_Y(G(x))) + g_loss(D_X(F(y)))
+                              + lambda_cycle (|F(G(x)) - x|_1 + |G(F(y)) - y|_1)
+                              + lambda_identity (|G(y) - y|_1 + |F(x) - x|_1)
+    Update D_X, D_Y: minimise  d_loss(D_X(x), D_X(F(y))) + d_loss(D_Y(y), D_Y(G(x)))
+
+    The identity terms are computed only when ``lambda_identity > 0``. Returns the detached
+    losses ``G`` (the two adversarial terms), ``cycle`` (the two L1 terms, unweighted),
+    ``identity`` (unweighted; 0 when off), ``D_X`` and ``D_Y``.
+    """
+    with frozen(d_x, d_y):
+        fake_y, fake_x = g_xy(x), g_yx(y)  # G(x): (B, C, H, W) in Y's style; F(y) in X's
+        adv = g_loss_fn(d_y(fake_y)) + g_loss_fn(d_x(fake_x))
+        cyc = cycle_loss_fn(x, g_yx(fake_y)) + cycle_loss_fn(y, g_xy(fake_x))
+        total = adv + lambda_cycle * cyc
+        if lambda_identity > 0:
+            idt = identity_loss_fn(y, g_xy(y)) + identity_loss_fn(x, g_yx(x))
+            total = total + lambda_identity * idt
+        else:
+            idt = torch.zeros((), device=x.device)
+        _update(opt_g, total)
+    loss_dx = d_loss_fn(d_x(x), d_x(fake_x.detach()))
+    loss_dy = d_loss_fn(d_y(y), d_y(fake_y.detach()))
+    _update(opt_d, loss_dx + loss_dy)
+    return {
+        "G": adv.detach(),
+        "cycle": cyc.detach(),
+        "identity": idt.detach(),
+        "D_X": loss_dx.detach(),
+        "D_Y": loss_dy.detach(),
+    }
