@@ -17,6 +17,7 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PATHS = {"baseline": "classic course code", "labutils": "labutils"}
+MODELS = {"dcgan": "DCGAN (Lab 1)", "cyclegan": "CycleGAN (Lab 3)"}  # results before Lab 3: DCGAN
 
 
 def result_files(device: str | None = None, folder: Path = RESULTS) -> list[Path]:
@@ -60,13 +61,14 @@ def provenance(result: dict, name: str) -> str:
 
 
 def table(result: dict) -> str:
-    """The result's rows: batch, path, it/s, ms/it, GFLOP/it, GFLOP/s, % of peak, 5,000 it, ratio."""
+    """The result's rows: model, batch, path, it/s, ms/it, GFLOP/it, GFLOP/s, % of peak, 5,000 it, ratio."""
     lines = [
-        "| batch | path | it/s (min-max) | ms / it | GFLOP / it | GFLOP/s | % of matmul peak "
+        "| model | batch | path | it/s (min-max) | ms / it | GFLOP / it | GFLOP/s | % of matmul peak "
         "| 5,000 iterations | speed-up |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in result["configs"]:
+        model = MODELS[row.get("model", "dcgan")]
         for key, label in PATHS.items():
             r = row[key]
             lo, hi = min(r["it_per_s_rounds"]), max(r["it_per_s_rounds"])
@@ -74,7 +76,7 @@ def table(result: dict) -> str:
             time = f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.1f} s"
             ratio = f"{row['ratio']:.2f}x" if key == "labutils" else ""
             lines.append(
-                f"| {row['batch_size']} | {label} | {r['it_per_s']:.1f} ({lo:.1f}-{hi:.1f}) "
+                f"| {model} | {row['batch_size']} | {label} | {r['it_per_s']:.1f} ({lo:.1f}-{hi:.1f}) "
                 f"| {r['ms_per_it']:.1f} | {r['gflop_per_it']:.2f} | {r['gflop_per_s']:.0f} "
                 f"| {100 * r['fraction_of_matmul']:.0f}% | {time} | {ratio} |"
             )

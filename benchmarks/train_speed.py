@@ -1,4 +1,4 @@
-"""Training speed of the Lab 1 DCGAN: classic course code against labutils' fast path (issue #3).
+"""Training speed of the Lab 1 DCGAN and the Lab 3 CycleGAN: classic course code against labutils.
 
 Trains the same DCGAN (32x32 images, nz 64, ngf = ndf = 32, non-saturating BCE losses, Adam
 lr 3e-4, betas (0.5, 0.999), same initial weights) two ways in one run, for the same number of
@@ -33,6 +33,12 @@ load average is printed and saved), or compare with ``--threads 1``.
     python benchmarks/train_speed.py --device cuda --amp --compile
     python benchmarks/train_speed.py --device cuda --compile reduce-overhead --tag cudagraphs
     make benchmark-gpu                                  # the GPU variants, then their table
+
+The Lab 3 CycleGAN (``config.CycleGANConfig``'s networks, Google -> Windows emoji at 32x32,
+batch 16) is timed the same way (``--models``): the classic path reads two ImageFolders of
+PNGs through two DataLoaders (unpaired) and calls ``.item()`` on its five losses every
+iteration; labutils' path is ``train.train_cyclegan``. Both run the reference
+``train.cyclegan_step`` from the same initial weights.
 
 Writes JSON to ``--out`` (default ``benchmarks/results/<device>.json``).
 """
@@ -152,15 +158,45 @@ def emoji(size: int, n: int | None) -> torch.Tensor:
     return data.load_emoji("windows", split="train", size=size)[:n]
 
 
-def write_pngs(root: Path, n: int | None) -> Path:
-    """The bundled windows emoji (train split, 64 px) as PNG files in an ImageFolder layout."""
-    x = emoji(64, n)  # (N, 3, 64, 64) in [-1, 1]
+def write_pngs(root: Path, n: int | None, style: str = "windows") -> Path:
+    """The bundled emoji of ``style`` (train split, 64 px) as PNG files in an ImageFolder layout."""
+    x = data.load_emoji(style, split="train", size=64)[:n]  # (N, 3, 64, 64) in [-1, 1]
     images = ((x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    folder = root / "windows"
+    folder = root / style
     folder.mkdir(parents=True)
     for i, image in enumerate(images):
         Image.fromarray(image).save(folder / f"{i:04d}.png")
     return root
+
+
+def png_loader(root: Path, batch_size: int) -> torch.utils.data.DataLoader:
+    """Classic course data: ImageFolder + PIL + Resize/ToTensor/Normalize, no workers, shuffled."""
+    tf = transforms.Compose(
+        [
+            transforms.Resize(SIZE),
+            transforms.ToTensor(),
+            transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+        ]
+    )
+    dataset = datasets.ImageFolder(str(root), transform=tf)
+    return torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, shuffle=True, num_workers=0, drop_last=True
+    )
+
+
+class _Batches:
+    """Endless batches of a DataLoader: a new shuffle each epoch."""
+
+    def __init__(self, loader: torch.utils.data.DataLoader, device: torch.device):
+        self.loader, self.device, self.it = loader, device, iter(loader)
+
+    def next(self) -> torch.Tensor:
+        try:
+            real, _ = next(self.it)
+        except StopIteration:
+            self.it = iter(self.loader)
+            real, _ = next(self.it)
+        return real.to(self.device)
 
 
 def baseline_step(gen, disc, opt_g, opt_d, real, z):
@@ -181,18 +217,7 @@ class Baseline:
     """Classic course code: PIL + torchvision transforms + DataLoader, .item() every iteration."""
 
     def __init__(self, png_root: Path, batch_size: int, device: torch.device, seed: int):
-        tf = transforms.Compose(
-            [
-                transforms.Resize(SIZE),
-                transforms.ToTensor(),
-                transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-            ]
-        )
-        dataset = datasets.ImageFolder(str(png_root), transform=tf)
-        self.loader = torch.utils.data.DataLoader(
-            dataset, batch_size=batch_size, shuffle=True, num_workers=0, drop_last=True
-        )
-        self.batches = iter(self.loader)
+        self.batches = _Batches(png_loader(png_root / "dcgan", batch_size), device)
         self.device, self.batch_size = device, batch_size
         self.gen, self.disc = new_models(seed)
         self.gen.to(device).train()
@@ -203,12 +228,7 @@ class Baseline:
         self.g_losses: list[float] = []
 
     def next_batch(self) -> torch.Tensor:
-        try:
-            real, _ = next(self.batches)
-        except StopIteration:  # a new epoch, a new shuffle
-            self.batches = iter(self.loader)
-            real, _ = next(self.batches)
-        return real.to(self.device)
+        return self.batches.next()
 
     def iteration(self) -> None:
         real = self.next_batch()
@@ -263,6 +283,80 @@ class Labutils:
         return counter.get_total_flops()
 
 
+def cycle_config(batch_size: int, seed: int) -> config.CycleGANConfig:
+    return config.CycleGANConfig(batch_size=batch_size, seed=seed, image_size=SIZE)
+
+
+def cycle_step(nets, opt_g, opt_d, x, y, cfg) -> dict:
+    return train.cyclegan_step(
+        nets["g_xy"], nets["g_yx"], nets["d_x"], nets["d_y"], opt_g, opt_d, x, y,
+        lambda_cycle=cfg.lambda_cycle, lambda_identity=cfg.lambda_identity,
+    )  # fmt: skip
+
+
+class CycleBaseline:
+    """Classic CycleGAN course code: two PIL DataLoaders (unpaired), plain Adam, .item() on
+    every loss every iteration."""
+
+    def __init__(self, png_root: Path, batch_size: int, device: torch.device, seed: int):
+        self.cfg = cycle_config(batch_size, seed)
+        self.x = _Batches(png_loader(png_root / "x", batch_size), device)
+        self.y = _Batches(png_loader(png_root / "y", batch_size), device)
+        self.nets = train.cyclegan_models(self.cfg).to(device).train()
+        kw = dict(lr=self.cfg.lr, betas=self.cfg.betas)
+        self.opt_g = torch.optim.Adam([*self.nets["g_xy"].parameters(), *self.nets["g_yx"].parameters()], **kw)
+        self.opt_d = torch.optim.Adam([*self.nets["d_x"].parameters(), *self.nets["d_y"].parameters()], **kw)
+        self.device = device
+        self.losses: list[dict[str, float]] = []
+
+    def step(self) -> dict:
+        return cycle_step(self.nets, self.opt_g, self.opt_d, self.x.next(), self.y.next(), self.cfg)
+
+    def run(self, iters: int) -> float:
+        sync(self.device)
+        t = time.perf_counter()
+        for _ in range(iters):
+            self.losses.append({k: v.item() for k, v in self.step().items()})  # 5 syncs
+        sync(self.device)
+        return time.perf_counter() - t
+
+    def flops(self) -> int:
+        with FlopCounterMode(display=False) as counter:
+            self.step()
+        return counter.get_total_flops()
+
+
+class CycleLabutils:
+    """labutils' path for Lab 3: ``train.train_cyclegan`` on both domains held on the device."""
+
+    def __init__(self, batch_size: int, device: torch.device, seed: int, switches: dict, n: int | None):
+        self.cfg = cycle_config(batch_size, seed)
+        self.x = data.load_emoji(self.cfg.domain_x, split="train", size=SIZE)[:n]
+        self.y = data.load_emoji(self.cfg.domain_y, split="train", size=SIZE)[:n]
+        self.nets = train.cyclegan_models(self.cfg)
+        self.device = device
+        self.switches = {k: v for k, v in switches.items() if k != "cudnn_benchmark"}
+
+    def run(self, iters: int) -> float:
+        cfg = dataclasses.replace(self.cfg, iters=iters, sample_every=iters, eval_every=iters)
+        sync(self.device)
+        t = time.perf_counter()
+        train.train_cyclegan(self.nets, self.x, self.y, cfg, device=self.device, progress=False, **self.switches)
+        sync(self.device)
+        return time.perf_counter() - t
+
+    def flops(self) -> int:
+        opts = {
+            "gen": train.speed.adam(train.updates.parameters(self.nets["g_xy"], self.nets["g_yx"]), lr=1e-4, betas=BETAS, device=self.device),
+            "disc": train.speed.adam(train.updates.parameters(self.nets["d_x"], self.nets["d_y"]), lr=1e-4, betas=BETAS, device=self.device),
+        }
+        x = self.x[: self.cfg.batch_size].to(self.device)
+        y = self.y[: self.cfg.batch_size].to(self.device)
+        with FlopCounterMode(display=False) as counter:
+            cycle_step(self.nets, opts["gen"], opts["disc"], x, y, self.cfg)
+        return counter.get_total_flops()
+
+
 # ---------------------------------------------------------------------------- measuring
 
 
@@ -272,12 +366,20 @@ def split(iters: int, rounds: int) -> list[int]:
     return [iters // rounds + (1 if i < iters % rounds else 0) for i in range(rounds)]
 
 
-def time_config(batch_size: int, args, device: torch.device, png_root: Path, switches: dict) -> dict:
+def time_config(
+    batch_size: int, args, device: torch.device, png_root: Path, switches: dict, model: str = "dcgan"
+) -> dict:
     """Warm both paths up, then time them in alternating rounds; seconds per round and FLOPs."""
-    runners = {
-        "baseline": Baseline(png_root, batch_size, device, args.seed),
-        "labutils": Labutils(batch_size, device, args.seed, switches, args.images),
-    }
+    if model == "cyclegan":
+        runners = {
+            "baseline": CycleBaseline(png_root, batch_size, device, args.seed),
+            "labutils": CycleLabutils(batch_size, device, args.seed, switches, args.images),
+        }
+    else:
+        runners = {
+            "baseline": Baseline(png_root, batch_size, device, args.seed),
+            "labutils": Labutils(batch_size, device, args.seed, switches, args.images),
+        }
     for runner in runners.values():
         runner.run(args.warmup)
     rounds = split(args.iters, args.rounds)
@@ -286,6 +388,7 @@ def time_config(batch_size: int, args, device: torch.device, png_root: Path, swi
         for name, runner in runners.items():
             seconds[name].append(runner.run(n))
     return {
+        "model": model,
         "batch_size": batch_size,
         "rounds": rounds,
         "seconds": seconds,
@@ -295,7 +398,7 @@ def time_config(batch_size: int, args, device: torch.device, png_root: Path, swi
 
 def summarise(timing: dict, peak: float) -> dict:
     """it/s (median round), GFLOP/s, fraction of the matmul peak, projected 5,000 iterations."""
-    result: dict = {"batch_size": timing["batch_size"], "iters": sum(timing["rounds"])}
+    result: dict = {"model": timing["model"], "batch_size": timing["batch_size"], "iters": sum(timing["rounds"])}
     for name, seconds in timing["seconds"].items():
         per_round = [n / s for n, s in zip(timing["rounds"], seconds)]
         its = statistics.median(per_round)
@@ -315,7 +418,7 @@ def summarise(timing: dict, peak: float) -> dict:
 
 def table(results: list[dict]) -> list[str]:
     lines = [
-        f"{'batch':>5}  {'path':<8}  {'it/s (min-max)':>19}  {'ms/it':>6}  {'GFLOP/it':>8}  "
+        f"{'model':<8}  {'batch':>5}  {'path':<8}  {'it/s (min-max)':>19}  {'ms/it':>6}  {'GFLOP/it':>8}  "
         f"{'GFLOP/s':>7}  {'%matmul':>7}  {'5,000 it':>9}"
     ]
     for result in results:
@@ -323,11 +426,11 @@ def table(results: list[dict]) -> list[str]:
             r = result[name]
             lo, hi = min(r["it_per_s_rounds"]), max(r["it_per_s_rounds"])
             lines.append(
-                f"{result['batch_size']:>5}  {name:<8}  {r['it_per_s']:6.1f} ({lo:5.1f}-{hi:5.1f})  "
+                f"{result['model']:<8}  {result['batch_size']:>5}  {name:<8}  {r['it_per_s']:6.1f} ({lo:5.1f}-{hi:5.1f})  "
                 f"{r['ms_per_it']:6.1f}  {r['gflop_per_it']:8.2f}  {r['gflop_per_s']:7.1f}  "
                 f"{100 * r['fraction_of_matmul']:6.0f}%  {r['seconds_for_5000'] / 60:5.1f} min"
             )
-        lines.append(f"{'':>5}  labutils / baseline: {result['ratio']:.2f}x")
+        lines.append(f"{'':>15}  labutils / baseline: {result['ratio']:.2f}x")
     return lines
 
 
@@ -336,7 +439,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--iters", type=int, default=300, help="timed iterations per path and batch size")
     p.add_argument("--warmup", type=int, default=20, help="untimed iterations before timing")
     p.add_argument("--rounds", type=int, default=5, help="alternating timed rounds per path")
-    p.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 64])
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 64], help="DCGAN batch sizes")
+    p.add_argument("--cyclegan-batch-sizes", type=int, nargs="*", default=[16], help="CycleGAN batch sizes (none: skip it)")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: labutils' choice)")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (CPU)")
     p.add_argument(
@@ -398,11 +502,17 @@ def main(argv: list[str] | None = None) -> dict:
     peaks = [matmul_gflops(device, args.matmul_size)]
     timings = []
     with tempfile.TemporaryDirectory(prefix="train_speed_") as tmp:
-        png_root = write_pngs(Path(tmp), args.images)
-        for batch_size in args.batch_sizes:
-            timings.append(time_config(batch_size, args, device, png_root, switches))
+        png_root = Path(tmp)
+        write_pngs(png_root / "dcgan", args.images, "windows")
+        cyc = cycle_config(16, args.seed)
+        if args.cyclegan_batch_sizes:
+            write_pngs(png_root / "x", args.images, cyc.domain_x)
+            write_pngs(png_root / "y", args.images, cyc.domain_y)
+        plan = [("dcgan", b) for b in args.batch_sizes] + [("cyclegan", b) for b in args.cyclegan_batch_sizes]
+        for model, batch_size in plan:
+            timings.append(time_config(batch_size, args, device, png_root, switches, model))
             peaks.append(matmul_gflops(device, args.matmul_size))
-            log(f"  batch {batch_size} timed")
+            log(f"  {model} batch {batch_size} timed")
     peak = max(peaks)
     m = args.matmul_size
     log(f"matmul {m}x{m} float32: {peak:.1f} GFLOP/s (best of {10 * len(peaks)}, "
@@ -428,6 +538,7 @@ def main(argv: list[str] | None = None) -> dict:
         "matmul_size": args.matmul_size,
         "switches": switches,
         "model": {"image_size": SIZE, "nz": NZ, "ngf": WIDTH, "ndf": WIDTH, "loss": "bce"},
+        "cyclegan": dataclasses.asdict(cycle_config(16, args.seed)),
         "iters": args.iters,
         "warmup": args.warmup,
         "rounds": args.rounds,

@@ -34,9 +34,9 @@ BUDGETS: dict[str, dict[str, dict[str, Any]]] = {
         "smoke": dict(iters=24, sample_every=8, eval_every=12, n_eval=64),
     },
     "lab3": {
-        "full": dict(iters=10000, sample_every=200, eval_every=500, n_eval=1000),
-        "quick": dict(iters=1000, sample_every=200, eval_every=250, n_eval=500),
-        "smoke": dict(iters=6, sample_every=3, eval_every=3, n_eval=64),
+        "full": dict(iters=10000, sample_every=200, eval_every=500, n_eval=1000, sweep_iters=10000),
+        "quick": dict(iters=1000, sample_every=200, eval_every=100, n_eval=500, sweep_iters=250),
+        "smoke": dict(iters=4, sample_every=2, eval_every=2, n_eval=64, sweep_iters=2),
     },
 }
 
@@ -196,13 +196,16 @@ class CycleGANConfig(RunConfig):
     """Bundled emoji style of domain Y (another style than X)."""
     image_size: int = 32
     """Side of the square images (a multiple of 8)."""
-    lr: float = 2e-4
-    """Adam learning rate of all four networks (the CycleGAN paper's)."""
+    lr: float = 5e-4
+    """Adam learning rate of all four networks. The paper's 2e-4 (for 256x256 photos) was
+    slower here: after 500 iterations at 32x32 the translations were further from their true
+    counterparts (pixel L1 0.32 against 0.29 at 5e-4, same seed, ngf 16)."""
     betas: tuple[float, float] = (0.5, 0.999)
     """Adam betas (the CycleGAN paper's)."""
-    ngf: int = 32
-    """Generator width: channels after its first conv (2 ngf in the residual blocks)."""
-    ndf: int = 32
+    ngf: int = 16
+    """Generator width: channels after its first conv (2 ngf in the residual blocks). 16 keeps
+    an iteration near 65 ms on a 2-core CPU (32: about 120 ms)."""
+    ndf: int = 16
     """Discriminator width: channels of its first conv."""
     n_res: int = 2
     """Residual blocks in each generator."""
@@ -212,5 +215,10 @@ class CycleGANConfig(RunConfig):
     """Discriminator kind: 'patch' (a grid of logits) or 'dc' (Lab 1's, one logit)."""
     lambda_cycle: float = 10.0
     """Weight of the cycle-consistency (L1) loss against the adversarial losses."""
-    lambda_identity: float = 0.0
-    """Weight of the identity loss |G(y) - y| + |F(x) - x| (0: off)."""
+    sweep_iters: int = _budget(10000)
+    """Iterations of each run of the seed and lambda_cycle sweep (the main run takes ``iters``):
+    15 runs in the quick profile must fit in minutes on a CPU."""
+    lambda_identity: float = 5.0
+    """Weight of the identity loss |G(y) - y| + |F(x) - x| (0: off); the paper's lambda_cycle / 2.
+    Without it the generators may swap colours (yellow faces turned blue and back: the cycle
+    still closes), which the first runs here did."""

@@ -302,15 +302,10 @@ class KernelDistance(_FeatureDistance):
         return self.k_rr + k_gg - 2 * self._kernel(self.real, feats).mean()
 
 
-@torch.no_grad()
 def _apply(net: nn.Module, x: Tensor, batch_size: int) -> Tensor:
-    device = next(net.parameters()).device
-    was_training = net.training
-    net.eval()
-    try:
-        return torch.cat([net(c.to(device, torch.float32)).float().cpu() for c in x.split(batch_size)])
-    finally:
-        net.train(was_training)
+    from .train import sample  # here: train imports the data loaders, not the metrics
+
+    return torch.cat([sample(net, c.float()) for c in x.split(batch_size)])
 
 
 @torch.no_grad()

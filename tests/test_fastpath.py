@@ -206,19 +206,22 @@ def test_benchmark_runs(tmp_path):
     out = tmp_path / "cpu.json"
     bench.main(
         ["--device", "cpu", "--iters", "2", "--warmup", "1", "--rounds", "1", "--batch-sizes", "8",
-         "--images", "64", "--matmul-size", "256", "--out", str(out)]
+         "--images", "64", "--matmul-size", "256", "--cyclegan-batch-sizes", "4", "--out", str(out)]
     )  # fmt: skip
     result = json.loads(out.read_text())
     assert result["device"] == "cpu" and result["threads"] == torch.get_num_threads()
-    (row,) = result["configs"]
-    assert row["batch_size"] == 8
+    row, cyc = result["configs"]
+    assert (row["model"], row["batch_size"], cyc["model"], cyc["batch_size"]) == ("dcgan", 8, "cyclegan", 4)
     for path in ("baseline", "labutils"):
-        assert row[path]["it_per_s"] > 0 and row[path]["gflop_per_it"] > 0
+        for r in (row, cyc):
+            assert r[path]["it_per_s"] > 0 and r[path]["gflop_per_it"] > 0
+    assert cyc["labutils"]["gflop_per_it"] < cyc["baseline"]["gflop_per_it"] * 1.01
 
     tables = bench_module("results_table")
     text = tables.markdown(tables.result_files("cpu", tmp_path))
     assert "`cpu.json`: cpu" in text and "2 timed iterations per path in 1 alternating rounds" in text
-    labutils_row = next(line for line in text.splitlines() if line.startswith("| 8 | labutils"))
+    labutils_row = next(line for line in text.splitlines() if line.startswith("| DCGAN (Lab 1) | 8 | labutils"))
+    assert any(line.startswith("| CycleGAN (Lab 3) | 4 | classic course code") for line in text.splitlines())
     assert f"| {row['labutils']['it_per_s']:.1f} (" in labutils_row
     assert labutils_row.endswith(f"| {row['ratio']:.2f}x |")
     assert tables.result_files("cuda", tmp_path) == []

@@ -229,9 +229,16 @@ def test_budget_fields_and_profiles():
     assert config.BUDGET_FIELDS == ("iters", "sample_every", "eval_every", "n_eval")
     assert "lr" in config.identity_fields(config.DCGANConfig())
     assert "iters" not in config.identity_fields(config.DCGANConfig())
+    configs = {"lab1": config.DCGANConfig(), "lab3": config.CycleGANConfig()}
+    assert set(config.BUDGETS) <= set(configs)
     for lab, profiles in config.BUDGETS.items():
         for name, budget in profiles.items():
-            assert set(budget) <= set(config.BUDGET_FIELDS), f"{lab}/{name} sets a non-budget field"
+            assert set(budget) <= set(config.budget_fields(configs[lab])), f"{lab}/{name} sets a non-budget field"
+            assert config.with_profile(configs[lab], lab, name).profile == name
+    assert "sweep_iters" in config.budget_fields(config.CycleGANConfig())
+    assert "sweep_iters" not in config.identity_fields(config.CycleGANConfig())
+    with pytest.raises(ValueError, match="not budget fields"):
+        config.with_profile(config.DCGANConfig(), "lab3", "quick")
     assert not hasattr(config.DCGANConfig(), "lr_d"), "Lab 2's hyperparameters live in Lab 2's config"
 
 

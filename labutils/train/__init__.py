@@ -19,6 +19,7 @@ from .loop import (
     fit,
     iters_per_second,
     load_checkpoint,
+    sample,
     save_checkpoint,
 )
 from .runs import cyclegan_models, make_optimizers, train_cyclegan, train_gan
@@ -45,6 +46,7 @@ __all__ = [
     "loop",
     "make_optimizers",
     "runs",
+    "sample",
     "save_checkpoint",
     "speed",
     "train_cyclegan",

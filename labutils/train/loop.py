@@ -89,6 +89,17 @@ def iters_per_second(history: History) -> float:
     return n / history.seconds if history.seconds > 0 else math.nan
 
 
+def sample(net: nn.Module, inputs: Tensor) -> Tensor:
+    """``net(inputs)`` in eval mode without gradients, on the net's device; returned on the CPU.
+
+    For a generator: ``sample(gen, z)`` or ``sample(g_xy, x)``. A net without parameters runs
+    on the inputs' device.
+    """
+    p = next(net.parameters(), None)
+    with evaluating(net):
+        return net(inputs.to(p.device if p is not None else inputs.device)).float().cpu()
+
+
 @contextlib.contextmanager
 def evaluating(nets: nn.Module):
     """``nets`` in eval mode without gradients inside the block; their modes restored after."""
@@ -191,7 +202,7 @@ class _Losses:
             raise ValueError(f"the step returned losses {list(names)} at iteration {it}, {list(self.names)} before")
         values = []
         for name, v in losses.items():
-            t = v.detach() if isinstance(v, Tensor) else torch.tensor(float(v), device=self.device)
+            t = v.detach().to(self.device) if isinstance(v, Tensor) else torch.tensor(float(v), device=self.device)
             if t.numel() != 1:
                 raise ValueError(f"loss {name!r} must be a scalar, got shape {tuple(t.shape)} at iteration {it}")
             values.append(t.reshape(()).float())

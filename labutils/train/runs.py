@@ -148,6 +148,7 @@ def train_cyclegan(
     cfg: CycleGANConfig,
     *,
     step: Callable[..., Mapping[str, Tensor]] = cyclegan_step,
+    step_kwargs: Mapping[str, object] | None = None,
     probe: tuple[Tensor, Tensor] | None = None,
     device: torch.device | str | None = None,
     evaluators: Mapping[str, Callable[[nn.ModuleDict], float]] | None = None,
@@ -165,8 +166,8 @@ def train_cyclegan(
 
     x: (N, C, H, W) images of X, y: (M, C, H, W) of Y, in [-1, 1]; each batch draws the two
     independently (unpaired, as CycleGAN assumes). ``step(g_xy, g_yx, d_x, d_y, opt_g, opt_d,
-    x, y, lambda_cycle=..., lambda_identity=...)`` does one iteration and returns its named
-    losses. ``probe`` = (some x, some y): the sample grid shows each source row above its
+    x, y, lambda_cycle=..., lambda_identity=..., **step_kwargs)`` does one iteration and returns
+    its named losses (``step_kwargs``: e.g. the loss functions, for a student's step). ``probe`` = (some x, some y): the sample grid shows each source row above its
     translation (x, G(x), y, F(y)), the same images every time. ``evaluators`` take ``nets``.
     One Adam (``cfg.lr``, ``cfg.betas``) steps both generators, another both discriminators.
     """
@@ -191,12 +192,13 @@ def train_cyclegan(
     if probe is None:
         probe = (x[:8], y[:8])
     px, py = (p.to(device, torch.float32) for p in probe)
+    extra = dict(step_kwargs or {})
 
     def lab3_step(nets: nn.ModuleDict, opts, batches: BatchSource) -> Mapping[str, Tensor]:
         b = batches.next()  # x (B, C, H, W), y (B, C, H, W): unpaired draws
         return step(
             nets["g_xy"], nets["g_yx"], nets["d_x"], nets["d_y"], opts["gen"], opts["disc"], b["x"], b["y"],
-            lambda_cycle=cfg.lambda_cycle, lambda_identity=cfg.lambda_identity,
+            lambda_cycle=cfg.lambda_cycle, lambda_identity=cfg.lambda_identity, **extra,
         )  # fmt: skip
 
     def grid(nets: nn.ModuleDict) -> Tensor:  # rows: x, G(x), y, F(y)
