@@ -30,13 +30,21 @@ What nbgrader 0.9.6 does with a damaged submission (checked in tests/test_nbgrad
   notebook. Fix the submission by hand and autograde that student again.
 """
 
+from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
+    AssignLatePenalties,
     CheckCellMetadata,
     ClearOutput,
     DeduplicateIds,
+    Execute,
+    IgnorePattern,
+    LimitOutput,
     OverwriteCells,
     OverwriteKernelspec,
+    SaveAutoGrades,
 )
+
+from labutils.autograde import DetectTampering, StderrAsNotes, WithholdTampered
 
 c = get_config()  # noqa: F821 (injected by traitlets when it loads this file)
 
@@ -118,6 +126,29 @@ c.Autograde.sanitize_preprocessors = [
     DeduplicateIds,
     OverwriteKernelspec,
     RobustOverwriteCells,
+    # Student code runs in the tests' kernel and can rig them (an IPython hook that swallows
+    # errors, a patched torch.allclose, train.gan_step as the answer): check the source here,
+    # before anything runs and with the locked cells restored; findings go into the notebook's
+    # metadata and the log (labutils/autograde.py lists what is detected and what cannot be).
+    DetectTampering,
+    CheckCellMetadata,
+]
+# nbgrader 0.9.6's grading steps (its default list, written out), with two additions.
+c.Autograde.autograde_preprocessors = [
+    Execute,
+    # nbgrader scores a test cell 0 for any stderr output: a torch deprecation warning would
+    # cost a correct answer the cell. Stderr of graded test cells becomes a stdout note;
+    # errors still fail the cell.
+    StderrAsNotes,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    # A notebook DetectTampering flagged: its autograded tests count 0 and wait for manual
+    # grading, set in the gradebook (outside the kernel, so the student's code cannot undo it),
+    # with the reasons in a markdown cell at the top of the feedback.
+    WithholdTampered,
+    AssignLatePenalties,
     CheckCellMetadata,
 ]
 

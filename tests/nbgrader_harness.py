@@ -18,17 +18,20 @@ import re
 from pathlib import Path
 
 import nbformat
+from answer_files import read_answer_blocks
 from nbformat import NotebookNode
 
 ROOT = Path(__file__).resolve().parents[1]
-WRONG_ANSWERS = Path(__file__).resolve().parent / "wrong_answers"
+TESTS = Path(__file__).resolve().parent
+WRONG_ANSWERS = TESTS / "wrong_answers"
+CORRECT_ANSWERS = TESTS / "correct_answers"
+TAMPERING = TESTS / "tampering"
 
 _spec = importlib.util.spec_from_file_location("release", ROOT / "scripts" / "release.py")
 release = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(release)
 
 MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
-CELL_LINE = re.compile(r"^#\s*cell:\s*(\S+)\s*$")
 
 
 def grade_id(cell: NotebookNode) -> str | None:
@@ -91,23 +94,34 @@ def up_to_last_test(nb: NotebookNode) -> NotebookNode:
 
 
 def read_wrong_answer(path: Path) -> tuple[str, str]:
-    """(grade_id, source) of a wrong answer file: first line ``# cell: <grade_id>``, then the source."""
-    first, _, rest = path.read_text().partition("\n")
-    m = CELL_LINE.match(first)
-    if not m:
-        raise ValueError(f"{path}: the first line must be '# cell: <grade_id>', got {first!r}")
-    return m.group(1), rest.rstrip("\n")
+    """(grade_id, source) of a one-block answer file (a wrong answer, a tampering attempt)."""
+    blocks = read_answer_blocks(path)
+    if len(blocks) != 1:
+        raise ValueError(f"{path}: one '# cell:' block expected, found {len(blocks)}")
+    return blocks[0]
+
+
+def apply_answer(nb: NotebookNode, path: Path) -> NotebookNode:
+    """A copy of ``nb`` with each solution cell named by a block of ``path`` replaced by it."""
+    nb = copy.deepcopy(nb)
+    for cell_id, source in read_answer_blocks(path):
+        cells = [c for c in nb.cells if grade_id(c) == cell_id and is_solution(c)]
+        if len(cells) != 1:
+            raise ValueError(f"{path.name}: no solution cell {cell_id!r} in the notebook")
+        cells[0].source = source
+    return nb
 
 
 def apply_wrong_answer(nb: NotebookNode, path: Path) -> tuple[NotebookNode, str]:
     """A copy of ``nb`` with the solution cell named in ``path`` replaced by its source."""
-    cell_id, source = read_wrong_answer(path)
-    nb = copy.deepcopy(nb)
-    cells = [c for c in nb.cells if grade_id(c) == cell_id and is_solution(c)]
-    if len(cells) != 1:
-        raise ValueError(f"{path.name}: no solution cell {cell_id!r} in the notebook")
-    cells[0].source = source
-    return nb, cell_id
+    return apply_answer(nb, path), read_wrong_answer(path)[0]
+
+
+def withheld_reasons(nb: NotebookNode) -> list[str]:
+    """The tampering findings autograde recorded in a graded notebook ([] for a clean one)."""
+    from labutils import autograde
+
+    return list(nb.metadata.get(autograde.METADATA_KEY, {}).get("findings", []))
 
 
 def submit(course: Path, student: str, assignment: str, name: str, nb: NotebookNode) -> Path:

@@ -7,6 +7,10 @@ Students, each a submission autograded in one nbgrader call per assignment:
 - ``release``: the untouched student notebook: zero;
 - ``wrong-<name>``: one file of tests/wrong_answers/<assignment>/ pasted into the solution:
   loses points in the test cell of the cell it breaks, and keeps the rest;
+- ``correct-<name>``: one file of tests/correct_answers/<assignment>/ (alternative right answers
+  in other styles, several cells per file) pasted into the solution: full marks, not flagged;
+- ``tamper-<name>``: one file of tests/tampering/<assignment>/ pasted into the untouched release
+  (an attack that would score without the defence): zero autograded points and a flag;
 - ``messy``: deletes, duplicates and retypes cells: still graded, with restored tests.
 
 Only the autograded test cells count here; the written answers are graded by hand.
@@ -31,11 +35,15 @@ pytestmark = [
 ]
 
 ASSIGNMENTS = h.release.assignments()
-WRONG = [
-    pytest.param(a, p, id=f"{a}/{p.stem}")
-    for a in ASSIGNMENTS
-    for p in sorted((h.WRONG_ANSWERS / a).glob("*.py"))
-]
+
+
+def _corpus(folder: Path) -> list:
+    return [pytest.param(a, p, id=f"{a}/{p.stem}") for a in ASSIGNMENTS for p in sorted((folder / a).glob("*.py"))]
+
+
+WRONG = _corpus(h.WRONG_ANSWERS)
+CORRECT = _corpus(h.CORRECT_ANSWERS)
+TAMPERING = _corpus(h.TAMPERING)
 
 
 @dataclass
@@ -108,6 +116,11 @@ def _round_trip(assignment: str, tmp: Path) -> Graded:
     students = {"solution": full, "release": release_nb}
     for path in sorted((h.WRONG_ANSWERS / assignment).glob("*.py")):
         students[f"wrong-{path.stem}"] = h.apply_wrong_answer(short, path)[0]
+    for path in sorted((h.CORRECT_ANSWERS / assignment).glob("*.py")):
+        students[f"correct-{path.stem}"] = h.apply_answer(short, path)
+    release_short = h.up_to_last_test(release_nb)
+    for path in sorted((h.TAMPERING / assignment).glob("*.py")):
+        students[f"tamper-{path.stem}"] = h.apply_answer(release_short, path)
     students["messy"], broken = messy(short, tests)
     for student, nb in students.items():
         h.submit(course, student, assignment, name, nb)
@@ -216,3 +229,45 @@ def test_messy_submission_is_still_graded(graded, assignment):
     assert "Missing grade cell" in g.log and "exists multiple times" in g.log
     restored = [c for c in g.notebook("messy").cells if "was missing from the submission" in c.source]
     assert len(restored) == 2, "the two deleted test cells come back, each with a note"
+
+
+@pytest.mark.parametrize(("assignment", "path"), CORRECT)
+def test_correct_alternative_gets_full_marks(graded, assignment, path):
+    g = graded(assignment)
+    student = f"correct-{path.stem}"
+    nb = g.notebook(student)
+    why = {t: h.error_summary(nb, t) for t in g.lost(student)}
+    assert not why, f"{path.name} answers correctly in another style, but loses {why}"
+    assert not h.withheld_reasons(nb), f"{path.name} is flagged: {h.withheld_reasons(nb)}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_solution_cell_has_correct_alternatives(assignment):
+    nb = nbformat.read(next((h.ROOT / "solutions" / assignment).glob("*.ipynb")), as_version=4)
+    code_solutions = {h.grade_id(c) for c in nb.cells if h.is_solution(c) and c.cell_type == "code"}
+    counts = dict.fromkeys(code_solutions, 0)
+    for path in (h.CORRECT_ANSWERS / assignment).glob("*.py"):
+        for cell_id, _ in h.read_answer_blocks(path):
+            counts[cell_id] = counts.get(cell_id, 0) + 1
+    few = {c: n for c, n in counts.items() if n < 3}
+    assert not few, f"fewer than three correct alternatives in tests/correct_answers/{assignment}/: {few}"
+
+
+@pytest.mark.parametrize(("assignment", "path"), TAMPERING)
+def test_tampering_gets_zero_and_a_flag(graded, assignment, path):
+    g = graded(assignment)
+    student = f"tamper-{path.stem}"
+    nb = g.notebook(student)
+    assert g.total(student) == 0, (
+        f"{path.name} tampers, yet scores {g.total(student):g}: "
+        f"{ {t: s for t, s in g.scores[student].items() if s} }"
+    )
+    assert h.withheld_reasons(nb), f"{path.name} is not flagged for review"
+    assert student in g.log and "withheld" in g.log, "the autograde log names the flagged student"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_clean_notebooks_are_not_flagged(graded, assignment):
+    g = graded(assignment)
+    for student in ("solution", "release", "messy", *(s for s in g.scores if s.startswith("wrong-"))):
+        assert not h.withheld_reasons(g.notebook(student)), f"{student} is flagged"

