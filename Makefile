@@ -26,7 +26,7 @@ endif
 # Execute the solution notebooks (profile $(PROFILE)) and render the HTML book into _build/html.
 book: install
 	$(PY) scripts/prepare_book.py
-	LABUTILS_PROFILE=$(PROFILE) LABUTILS_PROGRESS=0 $(PY) -c "from jupyter_book.cli.main import main; main()" build . -W -n --keep-going
+	LABUTILS_PROFILE=$(PROFILE) LABUTILS_PROGRESS=0 LABUTILS_WIDGETS=0 $(PY) -c "from jupyter_book.cli.main import main; main()" build . -W -n --keep-going
 	@echo "book: open _build/html/index.html"
 
 # The whole test suite: unit tests, notebook runs, the nbgrader round trip and the book build.

@@ -1,10 +1,16 @@
 """Interactive widgets for the notebooks (ipywidgets 7.7, as on Colab, and 8).
 
 Widgets need a live kernel; the book shows the static figures the notebooks draw beside them.
+While nbgrader executes a notebook (``NBGRADER_EXECUTION`` is set), and where
+``LABUTILS_WIDGETS=0`` (the book build and the tests set it), they draw nothing: no one can
+move a slider there, and a widget cell's comm messages left the executing client waiting out
+the 300-second cell timeout after the cell had finished (2 of 45 submissions in one run of the
+test suite's round trip, both right after Lab 1's padding widget).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import matplotlib.pyplot as plt
@@ -14,11 +20,18 @@ from torch import Tensor, nn
 from . import plot
 
 
+def _grading() -> bool:
+    """Whether no one can use a widget here: nbgrader executes the notebook, or LABUTILS_WIDGETS=0."""
+    return bool(os.environ.get("NBGRADER_EXECUTION")) or os.environ.get("LABUTILS_WIDGETS") == "0"
+
+
 def padding_explorer(out_size: Callable[..., int], solve_padding: Callable[..., int | None]):
     """Sliders for input width W, kernel K and stride S: the padding that halves W and the sizes.
 
     ``out_size(W, K, S, P)`` and ``solve_padding(W, K, S)`` are the student's functions.
     """
+    if _grading():
+        return None
     import ipywidgets as w
 
     def show(W: int = 32, K: int = 4, S: int = 2):
@@ -41,6 +54,8 @@ def padding_explorer(out_size: Callable[..., int], solve_padding: Callable[..., 
 
 def interpolation_slider(gen: nn.Module, z1: Tensor, z2: Tensor):
     """A slider for alpha in [0, 1] showing G(alpha z1 + (1 - alpha) z2)."""
+    if _grading():
+        return None
     import ipywidgets as w
 
     def show(alpha: float = 0.5):

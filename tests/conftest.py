@@ -29,6 +29,7 @@ def hermetic_home(tmp_path_factory):
         IPYTHONDIR=str(home / ".ipython"),
         MPLCONFIGDIR=str(home / ".matplotlib"),
         LABUTILS_PROGRESS="0",
+        LABUTILS_WIDGETS="0",  # no one moves a slider in a test (labutils/widgets.py says why)
         PYDEVD_DISABLE_FILE_VALIDATION="1",
     )
     os.environ.pop("NBGRADER_EXECUTION", None)
