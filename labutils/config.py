@@ -219,6 +219,6 @@ class CycleGANConfig(RunConfig):
     """Iterations of each run of the seed and lambda_cycle sweep (the main run takes ``iters``):
     15 runs in the quick profile must fit in minutes on a CPU."""
     lambda_identity: float = 5.0
-    """Weight of the identity loss |G(y) - y| + |F(x) - x| (0: off); the paper's lambda_cycle / 2.
+    """Weight of the identity loss ``|G(y) - y| + |F(x) - x|`` (0: off); the paper's lambda_cycle / 2.
     Without it the generators may swap colours (yellow faces turned blue and back: the cycle
     still closes), which the first runs here did."""

@@ -713,7 +713,7 @@ class StepRecorder:
 def record_steps(
     named_optimizers: Mapping[str, torch.optim.Optimizer], models: Mapping[str, nn.Module]
 ) -> StepRecorder:
-    """A recorder of every ``step()`` of the named optimisers inside a ``with`` block.
+    """A recorder of every ``step()`` of the named optimisers inside a ``with`` block::
 
         with grading.record_steps({"D": opt_d, "G": opt_g}, {"G": gen, "D": disc}) as rec:
             train_step(gen, disc, opt_g, opt_d, real, z, d_loss, g_loss)

@@ -85,7 +85,7 @@ def _check_images(**named: Tensor) -> None:
 
 
 def cycle_loss(real: Tensor, reconstructed: Tensor) -> Tensor:
-    """Cycle-consistency loss: mean |x - F(G(x))| (or mean |y - G(F(y))|), the L1 distance.
+    """Cycle-consistency loss: mean ``|x - F(G(x))|`` (or ``|y - G(F(y))|``), the L1 distance.
 
     ``real`` is x, ``reconstructed`` its round trip F(G(x)); both (B, C, H, W) of the same
     shape (no broadcasting). The mean runs over every pixel and channel. Returns a scalar;
@@ -96,7 +96,7 @@ def cycle_loss(real: Tensor, reconstructed: Tensor) -> Tensor:
 
 
 def identity_loss(real: Tensor, same: Tensor) -> Tensor:
-    """Identity loss: mean |y - G(y)| (or mean |x - F(x)|), the L1 distance.
+    """Identity loss: mean ``|y - G(y)|`` (or ``|x - F(x)|``), the L1 distance.
 
     A generator given an image already in its target domain should leave it unchanged.
     ``real`` is y, ``same`` is G(y); both (B, C, H, W) of the same shape. Returns a scalar.

@@ -325,11 +325,11 @@ def translation_errors(
     styles, as ``data.load_emoji(style, split="test")`` returns them). Both networks run in
     eval mode. Returns (lower is better for all):
 
-    - ``pixel_l1``: mean |G(x) - y| over pixels, channels and pairs (0 = the true counterpart;
-      copying x unchanged scores mean |x - y|, the style gap);
-    - ``feature_l2``: mean ||f(G(x)) - f(y)|| in the emoji features ``features`` (default: the
+    - ``pixel_l1``: mean ``|G(x) - y|`` over pixels, channels and pairs (0 = the true counterpart;
+      copying x unchanged scores mean ``|x - y|``, the style gap);
+    - ``feature_l2``: mean ``||f(G(x)) - f(y)||`` in the emoji features ``features`` (default: the
       bundled ``emoji_features()``, on the sphere of radius sqrt(128), so between 0 and 22.6);
-    - ``cycle_l1``: mean |F(G(x)) - x|, the cycle-reconstruction error;
+    - ``cycle_l1``: mean ``|F(G(x)) - x|``, the cycle-reconstruction error;
     - ``kd``: the kernel distance of the translations G(x) to ``kd_y``'s real Y images (only
       when ``kd_y`` is given), i.e. how much G(x) looks like the target style at all.
     """

@@ -128,10 +128,15 @@ def cyclegan_step(
 
     x: (B, C, H, W) from X, y: (B, C, H, W) from Y, unpaired, in [-1, 1].
 
-    Update G and F: minimise  g_loss(D_Y(G(x))) + g_loss(D_X(F(y)))
-                              + lambda_cycle (|F(G(x)) - x|_1 + |G(F(y)) - y|_1)
-                              + lambda_identity (|G(y) - y|_1 + |F(x) - x|_1)
-    Update D_X, D_Y: minimise  d_loss(D_X(x), D_X(F(y))) + d_loss(D_Y(y), D_Y(G(x)))
+    Update G and F, minimise::
+
+        g_loss(D_Y(G(x))) + g_loss(D_X(F(y)))
+        + lambda_cycle (|F(G(x)) - x|_1 + |G(F(y)) - y|_1)
+        + lambda_identity (|G(y) - y|_1 + |F(x) - x|_1)
+
+    Update D_X, D_Y, minimise::
+
+        d_loss(D_X(x), D_X(F(y))) + d_loss(D_Y(y), D_Y(G(x)))
 
     The identity terms are computed only when ``lambda_identity > 0``. Returns the detached
     losses ``G`` (the two adversarial terms), ``cycle`` (the two L1 terms, unweighted),
