@@ -105,9 +105,9 @@ def train_gan(
         batch = batches.next()  # real (B, C, H, W), z (B, nz)
         d = nets["disc"]
         if diffaugment:
-            d = wrapped.get(id(d)) or wrapped.setdefault(
-                id(d), _AugmentedDisc(d, lambda x: aug(x, generator=batches.generator))
-            )
+            if id(d) not in wrapped:
+                wrapped[id(d)] = _AugmentedDisc(d, lambda x: aug(x, generator=batches.generator))
+            d = wrapped[id(d)]
         d_loss, g_loss = step(nets["gen"], d, opts["gen"], opts["disc"], batch["real"], batch["z"], d_loss_fn, g_loss_fn)
         return {"D": d_loss, "G": g_loss}
 

@@ -55,11 +55,7 @@ def d_step(disc: nn.Module, opt_d: torch.optim.Optimizer, real: Tensor, fake: Te
 
     Returns the loss, detached (no host sync).
     """
-    opt_d.zero_grad(set_to_none=True)
-    loss = d_loss_fn(disc(real), disc(fake.detach()))
-    loss.backward()
-    opt_d.step()
-    return loss.detach()
+    return _update(opt_d, d_loss_fn(disc(real), disc(fake.detach())))
 
 
 def g_step(disc: nn.Module, opt_g: torch.optim.Optimizer, fake: Tensor, g_loss_fn: LossG) -> Tensor:
@@ -69,11 +65,7 @@ def g_step(disc: nn.Module, opt_g: torch.optim.Optimizer, fake: Tensor, g_loss_f
     G update cannot touch D (only ``opt_g`` steps). Returns the loss, detached.
     """
     with frozen(disc):
-        opt_g.zero_grad(set_to_none=True)
-        loss = g_loss_fn(disc(fake))
-        loss.backward()
-        opt_g.step()
-    return loss.detach()
+        return _update(opt_g, g_loss_fn(disc(fake)))
 
 
 def gan_step(
