@@ -130,6 +130,12 @@ REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
         "losses_solution": ("labutils.losses",),  # bce_d_loss, lsgan_g_loss, get, LOSSES...
         "step_solution": ("labutils.train",),  # gan_step, d_step, g_step, everything
     },
+    "lab2_objectives": {
+        "g_losses_solution": ("labutils.losses",),  # saturating_g_loss, bce_g_loss, get, LOSSES...
+        "g_grads_solution": ("labutils.losses",),
+        "generator_solution": _LAB1_MODELS,  # MNISTGenerator
+        "discriminator_solution": _LAB1_MODELS,  # MNISTDiscriminator
+    },
     "lab3_cyclegan": {
         "generator_solution": _LAB1_MODELS,  # CycleGenerator, ResidualBlock
         "discriminator_solution": _LAB1_MODELS,  # PatchDiscriminator

@@ -107,12 +107,13 @@ def identity_loss(real: Tensor, same: Tensor) -> Tensor:
 
 LOSSES = {
     "bce": (bce_d_loss, bce_g_loss),
+    "minimax": (bce_d_loss, saturating_g_loss),
     "lsgan": (lsgan_d_loss, lsgan_g_loss),
 }
 
 
 def get(name: str):
-    """``(d_loss, g_loss)`` for a loss family: 'bce' or 'lsgan'."""
+    """``(d_loss, g_loss)`` for a loss family: 'bce' (non-saturating G), 'minimax' or 'lsgan'."""
     try:
         return LOSSES[name]
     except KeyError:

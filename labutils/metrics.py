@@ -20,8 +20,9 @@ does not suit 32x32 emoji. For 3-channel images the default is ``EmojiFeatures``
 trained by ``scripts/train_feature_net.py`` to tell the 1,417 training emoji apart in all three
 styles (and to name the style); its 128-d penultimate layer, rescaled to length sqrt(128), is
 the embedding. Its weights are bundled (``bundled/emoji_features.pt``, checked against
-MANIFEST.json). For other channel counts (MNIST) the default is ``RandomConvFeatures``, a fixed,
-seeded, untrained conv net, which is far less discriminative. Numbers depend on the features and
+MANIFEST.json). For 1-channel images (MNIST) it is the penultimate layer of the bundled digit
+classifier (``MNISTClassifier``, below); for any other channel count ``RandomConvFeatures``, a
+fixed, seeded, untrained conv net, which is far less discriminative. Numbers depend on the features and
 on the reference set: they are comparable with each other, never with published FID/KID values.
 
 The floor (real vs real). Score held-out real images of the same style against the reference:
@@ -45,7 +46,8 @@ Windows style, reference = the 1,417 training emoji, generators scored on n=1000
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -54,16 +56,24 @@ from torch import Tensor, nn
 from . import data
 
 __all__ = [
+    "DigitMetrics",
     "EmojiFeatures",
     "FrechetDistance",
+    "MNISTClassifier",
     "KernelDistance",
     "RandomConvFeatures",
+    "class_accuracy",
     "default_features",
     "emoji_features",
+    "mnist_classifier",
+    "mode_coverage",
+    "plausibility",
     "translation_errors",
 ]
 
+M = TypeVar("M", bound=nn.Module)
 FEATURES_FILE = "emoji_features.pt"
+CLASSIFIER_FILE = "mnist_classifier.pt"
 
 
 class RandomConvFeatures(nn.Module):
@@ -150,19 +160,28 @@ def emoji_features() -> EmojiFeatures:
 
     Raises ``data.DataError`` if the weights file is missing, corrupted or unreadable.
     """
-    path = data.verify(FEATURES_FILE)
-    model = EmojiFeatures()
+    return _load_bundled(EmojiFeatures(), FEATURES_FILE)
+
+
+def _load_bundled(model: M, filename: str) -> M:
+    """``model`` with the bundled weights ``filename`` (checksum verified), eval mode, frozen."""
+    path = data.verify(filename)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state)  # float16 on disk, copied into float32 parameters
-    except (OSError, RuntimeError, KeyError, TypeError) as err:
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError) as err:
         raise data.DataError(f"cannot load {path} ({err}); reinstall labutils") from err
     return model.requires_grad_(False).eval()
 
 
 def default_features(channels: int) -> nn.Module:
-    """``emoji_features()`` for 3-channel images, ``RandomConvFeatures`` for any other count."""
-    return emoji_features() if channels == 3 else RandomConvFeatures(channels=channels)
+    """``emoji_features()`` for 3-channel images, the digit classifier's penultimate layer
+    (``mnist_classifier().features``) for 1-channel images, ``RandomConvFeatures`` otherwise."""
+    if channels == 3:
+        return emoji_features()
+    if channels == 1:
+        return mnist_classifier().features
+    return RandomConvFeatures(channels=channels)
 
 
 class _FeatureDistance:
@@ -213,9 +232,14 @@ class _FeatureDistance:
         data.check_images(images, "images", min_batch=2)
         if images.shape[1] != self.channels:
             raise ValueError(f"expected {self.channels}-channel images, got {tuple(images.shape)}")
-        feats = self.embed(images)
+        return self.score_features(self.embed(images))
+
+    def score_features(self, feats: Tensor) -> float:
+        """Distance between the real set and images whose features ``feats`` (B, d) are given."""
+        if feats.dim() != 2 or feats.shape[0] < 2:
+            raise ValueError(f"expected features of shape (B >= 2, d), got {tuple(feats.shape)}")
         with _one_thread():
-            return float(self._distance(feats))
+            return float(self._distance(feats.detach().cpu().double()))
 
     @torch.no_grad()
     def __call__(self, gen: nn.Module) -> float:
@@ -350,3 +374,248 @@ def translation_errors(
     if kd_y is not None:
         out["kd"] = kd_y.score(fake_y)
     return out
+
+
+# --------------------------------------------------------------------------- MNIST digits
+#
+# Labs 2, 4 and 5 answer with numbers: a bundled digit classifier (trained by
+# scripts/train_mnist_classifier.py on the 8,000 bundled training digits; its accuracy on the
+# 2,000 held-out digits is in MANIFEST.json and on the book's data page) and four metrics on it.
+#
+# The Frechet classifier distance reuses FrechetDistance above with the classifier's penultimate
+# features. torchmetrics' FrechetInceptionDistance accepts a custom feature module too, and
+# tests/test_metrics.py checks that both give the same number; it is not used here so that the
+# course has one Frechet implementation (float64, the same for emoji and digits) whose real
+# statistics are computed once per reference set, not streamed through update() every call.
+
+DIGIT_CLASSES = 10
+
+
+class MNISTClassifier(nn.Module):
+    """LeNet-like digit classifier; weights from ``mnist_classifier()``.
+
+    Input (B, 1, 28, 28) in [-1, 1] (32x32 is cropped to the centre 28x28); output logits
+    (B, 10). ``features`` is everything but the last layer: (B, 128), the penultimate
+    activations the Frechet classifier distance compares::
+
+        conv 1 -> 32, k5, BatchNorm, ReLU, max-pool 2     (B, 32, 12, 12)
+        conv 32 -> 64, k5, BatchNorm, ReLU, max-pool 2    (B, 64, 4, 4)
+        flatten, linear 1024 -> 128, ReLU                 (B, 128)   = features(x)
+        dropout 0.3, linear 128 -> 10                     (B, 10)    logits
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            _Crop28(),
+            nn.Conv2d(1, 32, 5, bias=False),
+            nn.BatchNorm2d(32),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 5, bias=False),
+            nn.BatchNorm2d(64),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(64 * 4 * 4, 128),
+            nn.ReLU(inplace=True),
+        )
+        self.features.channels = 1  # what FrechetDistance checks
+        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(128, DIGIT_CLASSES))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+
+class _Crop28(nn.Module):
+    """(B, 1, 28, 28) as is; (B, 1, 32, 32) (``load_mnist(size=32)``) cropped to the centre."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 4 or x.shape[1] != 1 or x.shape[2:] not in ((28, 28), (32, 32)):
+            raise ValueError(f"the digit classifier takes (B, 1, 28, 28) or (B, 1, 32, 32) images, got {tuple(x.shape)}")
+        return x[..., 2:30, 2:30] if x.shape[-1] == 32 else x
+
+
+def mnist_classifier() -> MNISTClassifier:
+    """The bundled, trained ``MNISTClassifier`` (eval mode, no gradients), on the CPU.
+
+    Raises ``data.DataError`` if the weights file is missing, corrupted or unreadable.
+    """
+    return _load_bundled(MNISTClassifier(), CLASSIFIER_FILE)
+
+
+def _check_digits(images: Tensor, name: str = "images") -> None:
+    data.check_images(images, name)
+    if images.shape[1] != 1 or images.shape[2:] not in ((28, 28), (32, 32)):
+        raise ValueError(f"{name} must be digits of shape (B, 1, 28, 28), got {tuple(images.shape)}")
+
+
+@torch.no_grad()
+def _probabilities(images: Tensor, classifier: nn.Module | None, batch_size: int = 500) -> Tensor:
+    """Softmax of the classifier on ``images``: float64 (B, 10) on the CPU."""
+    _check_digits(images)
+    classifier = mnist_classifier() if classifier is None else classifier
+    device = next(classifier.parameters()).device
+    with _eval(classifier):
+        chunks = [classifier(c.to(device, torch.float32)).double().softmax(1).cpu() for c in images.split(batch_size)]
+    return torch.cat(chunks)
+
+
+@contextlib.contextmanager
+def _eval(net: nn.Module) -> Iterator[None]:
+    was = net.training
+    net.eval()
+    try:
+        yield
+    finally:
+        net.train(was)
+
+
+def mode_coverage(
+    images: Tensor,
+    *,
+    classifier: nn.Module | None = None,
+    real_frequencies: Sequence[float] | Tensor | None = None,
+    min_share: float = 0.02,
+) -> dict:
+    """Which digits a set of samples contains, by the classifier's predicted class.
+
+    images: (B, 1, 28, 28) in [-1, 1]. Returns:
+
+    - ``histogram``: list of 10 shares (predicted-class counts / B), summing to 1;
+    - ``covered``: how many of the 10 classes get at least ``min_share`` of the samples (default
+      2%, a fifth of the 10% each digit has in MNIST: one stray sample does not cover a class);
+    - ``kl``: KL(samples || real) = sum_c p_c log(p_c / q_c) in nats, p = ``histogram``, q =
+      ``real_frequencies`` (default: the bundled training digits' class shares, about 0.1
+      each). 0 when the classes come in the real proportions; log(10) = 2.30 when every
+      sample is one digit. This direction stays finite when classes are missing.
+    """
+    return _coverage(_probabilities(images, classifier), real_frequencies, min_share)
+
+
+def _coverage(probs: Tensor, real_frequencies=None, min_share: float = 0.02) -> dict:
+    if not 0 < min_share <= 1:
+        raise ValueError(f"min_share must be in (0, 1], got {min_share}")
+    predicted = probs.argmax(1)
+    p = torch.bincount(predicted, minlength=DIGIT_CLASSES).double() / len(predicted)
+    q = _real_frequencies() if real_frequencies is None else torch.as_tensor(real_frequencies, dtype=torch.float64)
+    if q.shape != (DIGIT_CLASSES,) or (q <= 0).any():
+        raise ValueError(f"real_frequencies must be 10 positive shares, got {q.tolist()}")
+    q = q / q.sum()
+    nz = p > 0
+    kl = float((p[nz] * (p[nz] / q[nz]).log()).sum())
+    return {"histogram": p.tolist(), "covered": int((p >= min_share).sum()), "kl": max(kl, 0.0)}
+
+
+def _real_frequencies() -> Tensor:
+    _, labels = data.load_mnist(split="train")
+    return torch.bincount(labels, minlength=DIGIT_CLASSES).double() / len(labels)
+
+
+def plausibility(images: Tensor, *, classifier: nn.Module | None = None, threshold: float = 0.9) -> dict:
+    """How sure the classifier is that each image is some digit.
+
+    images: (B, 1, 28, 28) in [-1, 1]. Returns ``confidence``, the mean over images of the top
+    softmax probability (between 0.1 and 1; held-out real digits score about 0.99), and
+    ``plausible``, the fraction of images whose top probability exceeds ``threshold``. The
+    classifier was also trained to answer "1/10 for each digit" on noise, blank and smeared
+    images (scripts/train_mnist_classifier.py), so it is not confident on everything.
+    """
+    return _plausibility(_probabilities(images, classifier), threshold)
+
+
+def _plausibility(probs: Tensor, threshold: float = 0.9) -> dict:
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+    top = probs.max(1).values
+    return {"confidence": float(top.mean()), "plausible": float((top > threshold).double().mean())}
+
+
+def class_accuracy(images: Tensor, labels: Tensor, *, classifier: nn.Module | None = None) -> float:
+    """Fraction of ``images`` (B, 1, 28, 28) that the classifier assigns to ``labels`` (B,).
+
+    For a conditional generator (Lab 5): labels are the classes it was asked to draw. Real
+    held-out digits score the classifier's accuracy (in MANIFEST.json).
+    """
+    labels = torch.as_tensor(labels)
+    if labels.shape != (len(images),) or labels.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"labels must be B={len(images)} integer classes, got {tuple(labels.shape)} {labels.dtype}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= DIGIT_CLASSES):
+        raise ValueError("labels must be digits 0..9")
+    predicted = _probabilities(images, classifier).argmax(1)
+    return float((predicted == labels.cpu().long()).double().mean())
+
+
+class DigitMetrics:
+    """All four digit metrics of a generator or of a set of images, against one reference.
+
+    ``m = DigitMetrics(reference)`` (default: the 8,000 bundled training digits) embeds the
+    reference once. ``m.score(images)`` returns a dict:
+
+    - ``fcd``: Frechet classifier distance (``FrechetDistance`` in the classifier's 128-d
+      penultimate features; lower is better);
+    - ``covered`` (a float here, so that every value is a number) and ``kl``: ``mode_coverage``
+      (call it for the histogram);
+    - ``confidence``, ``plausible``: ``plausibility``.
+
+    ``m(gen)`` scores ``n`` samples of ``gen`` from fixed, seeded noise (``gen.nz`` wide, eval
+    mode). The FCD is biased upwards by O(1/n): score generators on as many images as the floor,
+    ``m.floor()``, the 2,000 held-out real digits against the reference (the default ``n``).
+    """
+
+    def __init__(
+        self,
+        reference: Tensor | None = None,
+        *,
+        n: int = 2000,
+        classifier: nn.Module | None = None,
+        seed: int = 0,
+        device: torch.device | str | None = None,
+    ) -> None:
+        self.classifier = mnist_classifier() if classifier is None else classifier
+        if device is not None:
+            self.classifier.to(device)
+        if reference is None:
+            reference, _ = data.load_mnist(split="train")
+        _check_digits(reference, "reference")
+        device = next(self.classifier.parameters()).device
+        self.fcd = FrechetDistance(reference.to(device), features=self.classifier.features, n=n, seed=seed)
+        self.n = n
+
+    def score(self, images: Tensor) -> dict[str, float]:
+        """``fcd``, ``covered``, ``kl``, ``confidence`` and ``plausible`` of ``images`` (B, 1, 28, 28)."""
+        _check_digits(images)
+        if len(images) < 2:
+            raise ValueError("score at least 2 images")
+        device = next(self.classifier.parameters()).device
+        feats, probs = [], []
+        with torch.no_grad(), _eval(self.classifier):  # one pass: features, then the head on them
+            for c in images.split(500):
+                f = self.classifier.features(c.to(device, torch.float32))
+                feats.append(f.double().cpu())
+                probs.append(self.classifier.head(f).double().softmax(1).cpu())
+        probs = torch.cat(probs)
+        coverage = _coverage(probs)
+        return {
+            "fcd": self.fcd.score_features(torch.cat(feats)),
+            "covered": float(coverage["covered"]),
+            "kl": coverage["kl"],
+            **_plausibility(probs),
+        }
+
+    @torch.no_grad()
+    def samples(self, gen: nn.Module) -> Tensor:
+        """``n`` samples of ``gen`` from the fixed noise, on the CPU."""
+        from .train import sample  # here: train imports the data loaders, not the metrics
+
+        device = next(gen.parameters()).device
+        z = torch.randn(self.n, gen.nz, generator=torch.Generator().manual_seed(self.fcd.seed))
+        return torch.cat([sample(gen, c.to(device)) for c in z.split(500)])
+
+    def __call__(self, gen: nn.Module) -> dict:
+        return self.score(self.samples(gen))
+
+    def floor(self) -> dict:
+        """The scores of the 2,000 held-out real digits: what a perfect generator would get."""
+        held_out, _ = data.load_mnist(split="test")
+        return self.score(held_out)

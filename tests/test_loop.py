@@ -229,7 +229,7 @@ def test_budget_fields_and_profiles():
     assert config.BUDGET_FIELDS == ("iters", "sample_every", "eval_every", "n_eval")
     assert "lr" in config.identity_fields(config.DCGANConfig())
     assert "iters" not in config.identity_fields(config.DCGANConfig())
-    configs = {"lab1": config.DCGANConfig(), "lab3": config.CycleGANConfig()}
+    configs = {"lab1": config.DCGANConfig(), "lab2": config.MNISTGANConfig(), "lab3": config.CycleGANConfig()}
     assert set(config.BUDGETS) <= set(configs)
     for lab, profiles in config.BUDGETS.items():
         for name, budget in profiles.items():
@@ -240,6 +240,7 @@ def test_budget_fields_and_profiles():
     with pytest.raises(ValueError, match="not budget fields"):
         config.with_profile(config.DCGANConfig(), "lab3", "quick")
     assert not hasattr(config.DCGANConfig(), "lr_d"), "Lab 2's hyperparameters live in Lab 2's config"
+    assert {"lr_d", "lr_g", "init"} <= set(config.identity_fields(config.MNISTGANConfig()))
 
 
 def test_loss_table_and_curves_take_any_names():

@@ -73,8 +73,9 @@ def test_emoji_features_load(windows_test):
 def test_default_features_by_channels():
     digits, _ = data.load_mnist(split="test", size=32)
     fd = metrics.FrechetDistance(digits[:100], n=10)
-    assert isinstance(fd.features, metrics.RandomConvFeatures)
+    assert fd.features is not None and fd.embed(digits[:4]).shape == (4, 128), "digits: the classifier's features"
     assert isinstance(metrics.default_features(3), metrics.EmojiFeatures)
+    assert isinstance(metrics.default_features(2), metrics.RandomConvFeatures)
 
 
 @pytest.mark.parametrize("name", [cls.__name__ for cls in METRICS])

@@ -58,3 +58,32 @@ def test_dcgan_init_statistics():
     assert abs(nw.mean().item() - 1) < 0.005 and abs(nw.std().item() - 0.02) < 0.005
     assert all(torch.all(m.bias == 0) for m in norms)
     assert torch.all(conv[-1].bias == 0)
+
+
+@pytest.mark.parametrize("nz, ngf", [(100, 32), (10, 8), (1000, 4)])
+def test_lab2_generator_shapes_range_and_widths(nz, ngf):
+    g = models.MNISTGenerator(nz=nz, ngf=ngf)
+    out = g(torch.randn(3, nz))
+    assert out.shape == (3, 1, 28, 28) and out.abs().max() <= 1
+    shapes = grading.layer_shapes(g.net, torch.randn(2, nz, 1, 1))
+    assert (2, 2 * ngf, 7, 7) in shapes and (2, ngf, 14, 14) in shapes
+    first = g.net[0].weight
+    assert first.shape == (nz, 2 * ngf, 7, 7), "nz widens only the first layer"
+    rest = grading.count_params(g) - first.numel()
+    assert rest == grading.count_params(models.MNISTGenerator(nz=1, ngf=ngf)) - 2 * ngf * 49
+
+
+def test_lab2_discriminator_returns_one_logit_per_image():
+    d = models.MNISTDiscriminator(ndf=8)
+    assert d(torch.rand(5, 1, 28, 28) * 2 - 1).shape == (5,)
+    assert not grading.has_module(d, nn.Sigmoid)
+    assert grading.count_params(models.MNISTDiscriminator(ndf=32)) == 36545
+
+
+def test_lab2_models_reject_bad_input():
+    with pytest.raises(ValueError, match=r"\(B, 1, 28, 28\)"):
+        models.MNISTDiscriminator()(torch.zeros(2, 1, 32, 32))
+    with pytest.raises(ValueError, match=r"\(B, 100\)"):
+        models.MNISTGenerator()(torch.zeros(2, 64))
+    with pytest.raises(ValueError, match="positive"):
+        models.MNISTGenerator(ngf=0)

@@ -2,11 +2,14 @@
 
 from .cyclegan import CycleGenerator, PatchDiscriminator, ResidualBlock
 from .dcgan import DCDiscriminator, DCGenerator, dcgan_init
+from .mnist import MNISTDiscriminator, MNISTGenerator
 
 __all__ = [
     "CycleGenerator",
     "DCDiscriminator",
     "DCGenerator",
+    "MNISTDiscriminator",
+    "MNISTGenerator",
     "PatchDiscriminator",
     "ResidualBlock",
     "dcgan_init",

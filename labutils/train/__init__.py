@@ -6,10 +6,11 @@
   returning named losses), ``History`` and atomic checkpoints;
 - ``batches``: ``BatchSource``, named tensors drawn by index on the device, plus noise;
 - ``speed``: the measured speed defaults (Adam's kernel, memory layout, compile modes);
-- ``runs``: each lab's runner (``train_gan`` for Lab 1, ``train_cyclegan`` for Lab 3), which builds what ``fit`` needs.
+- ``runs``: each lab's runner (``train_gan`` for Labs 1 and 2, ``train_cyclegan`` for Lab 3), which builds what ``fit`` needs;
+- ``sweep``: ``Sweep``, named runs of an experiment (seeds, ablations), checkpointed and tabulated.
 """
 
-from . import batches, loop, runs, speed, updates
+from . import batches, loop, runs, speed, sweep, updates
 from .batches import BatchSource
 from .loop import (
     CheckpointError,
@@ -22,8 +23,9 @@ from .loop import (
     sample,
     save_checkpoint,
 )
-from .runs import cyclegan_models, make_optimizers, train_cyclegan, train_gan
+from .runs import cyclegan_models, make_optimizers, mnist_models, train_cyclegan, train_gan
 from .speed import COMPILE_MODES
+from .sweep import Run, Sweep, mean_sd
 from .updates import cyclegan_step, d_step, frozen, g_step, gan_step
 
 __all__ = [
@@ -31,6 +33,8 @@ __all__ = [
     "BatchSource",
     "CheckpointError",
     "History",
+    "Run",
+    "Sweep",
     "TrainingDiverged",
     "batches",
     "cyclegan_models",
@@ -45,10 +49,13 @@ __all__ = [
     "load_checkpoint",
     "loop",
     "make_optimizers",
+    "mean_sd",
+    "mnist_models",
     "runs",
     "sample",
     "save_checkpoint",
     "speed",
+    "sweep",
     "train_cyclegan",
     "train_gan",
     "updates",

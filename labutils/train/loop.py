@@ -83,6 +83,19 @@ class History:
         return points[-1][1] if points else math.nan
 
 
+def _metric_values(name: str, value: Any) -> dict[str, float]:
+    """An evaluator's result as metrics: a number is metric ``name``; a mapping gives one
+    metric per key (e.g. every score of ``metrics.DigitMetrics`` from one set of samples)."""
+    items = value.items() if isinstance(value, Mapping) else [(name, value)]
+    out = {}
+    for key, v in items:
+        try:
+            out[str(key)] = float(v)
+        except (TypeError, ValueError):
+            raise TypeError(f"evaluator {name!r} must return a number or a mapping of numbers; {key!r} is {type(v).__name__}") from None
+    return out
+
+
 def iters_per_second(history: History) -> float:
     """Training speed of a run (iterations / wall second), NaN if it did not run."""
     n = len(history.iters)
@@ -249,7 +262,8 @@ def fit(
     The step returns ``{loss name: detached scalar tensor}``, the same names every iteration.
     ``sample(nets)`` returns images (n, C, H, W) in [-1, 1], saved every ``cfg.sample_every``
     iterations (same input every time: a fixed grid); ``evaluators`` map a metric name to
-    ``f(nets) -> float``, run every ``cfg.eval_every``. Both run in eval mode without gradients.
+    ``f(nets) -> float`` (or to ``f(nets) -> {metric name: float}``, several metrics of one
+    evaluation), run every ``cfg.eval_every``. Both run in eval mode without gradients.
     ``callbacks`` are called as ``cb(iteration, history)`` every ``cfg.log_every`` iterations.
     With ``checkpoint`` set the run saves networks, optimisers, the batch source, the config
     and the history there atomically every ``checkpoint_every`` iterations and at the end, and
@@ -352,7 +366,8 @@ def fit(
             if evaluators and (it % cfg.eval_every == 0 or last):
                 with evaluating(nets):
                     for name, fn in evaluators.items():
-                        history.metrics.setdefault(name, []).append((it, float(fn(nets))))
+                        for key, value in _metric_values(name, fn(nets)).items():
+                            history.metrics.setdefault(key, []).append((it, value))
             if it % cfg.log_every == 0 or last:
                 for cb in callbacks:
                     cb(it, history)

