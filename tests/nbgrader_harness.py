@@ -7,7 +7,7 @@
 
 Submissions are built from the release: ``fill_solutions`` puts the solution notebook's code and
 answers (without the ``### BEGIN/END SOLUTION`` lines) into every solution cell, and
-``apply_wrong_answer`` replaces one solution cell with a file from tests/wrong_answers/.
+``apply_answer`` replaces solution cells with the blocks of a file from tests/wrong_answers/ (or correct_answers/, tampering/); ``group_wrong_answers`` packs wrong answers of different cells into one submission.
 """
 
 from __future__ import annotations
@@ -112,9 +112,34 @@ def apply_answer(nb: NotebookNode, path: Path) -> NotebookNode:
     return nb
 
 
-def apply_wrong_answer(nb: NotebookNode, path: Path) -> tuple[NotebookNode, str]:
-    """A copy of ``nb`` with the solution cell named in ``path`` replaced by its source."""
-    return apply_answer(nb, path), read_wrong_answer(path)[0]
+def group_wrong_answers(paths: list[Path], n_cells: int) -> list[list[Path]]:
+    """Wrong-answer files packed into submissions: each breaks distinct cells, and at most
+    ``n_cells - 1`` of the ``n_cells`` solution cells, so every submission keeps some points.
+
+    Autograding one notebook costs a kernel start and the imports (about 15 s here); packing the
+    mistakes of different cells into one submission grades the same mistakes in a few notebooks.
+    Deterministic: the same files give the same groups.
+    """
+    if n_cells < 2:
+        return [[p] for p in paths]
+    by_cell: dict[str, list[Path]] = {}
+    for p in sorted(paths):
+        by_cell.setdefault(read_wrong_answer(p)[0], []).append(p)
+    cap = n_cells - 1
+    n_groups = max([len(v) for v in by_cell.values()] + [-(-len(paths) // cap)])
+    groups: list[list[Path]] = [[] for _ in range(n_groups)]
+    cells: list[set[str]] = [set() for _ in range(n_groups)]
+    for cell, files in sorted(by_cell.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        for f in files:
+            free = [i for i in range(n_groups) if cell not in cells[i] and len(groups[i]) < cap]
+            if not free:
+                groups.append([])
+                cells.append(set())
+                free = [len(groups) - 1]
+            i = min(free, key=lambda i: (len(groups[i]), i))
+            groups[i].append(f)
+            cells[i].add(cell)
+    return [g for g in groups if g]
 
 
 def withheld_reasons(nb: NotebookNode) -> list[str]:

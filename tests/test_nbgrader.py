@@ -5,8 +5,10 @@ Students, each a submission autograded in one nbgrader call per assignment:
 - ``solution``: the release answered with the solution notebook's code and written answers,
   run in full (it proves the whole notebook runs under nbgrader): full autograded marks;
 - ``release``: the untouched student notebook: zero;
-- ``wrong-<name>``: one file of tests/wrong_answers/<assignment>/ pasted into the solution:
-  loses points in the test cell of the cell it breaks, and keeps the rest;
+- ``wrong-<n>``: files of tests/wrong_answers/<assignment>/ (one mistake each) pasted into the
+  solution, several files of *different* cells per submission (``group_wrong_answers``; never
+  every cell): each loses points in the test cell of the cell it breaks, and the submission
+  keeps the points of every cell none of its files breaks;
 - ``correct-<name>``: one file of tests/correct_answers/<assignment>/ (alternative right answers
   in other styles, several cells per file) pasted into the solution: full marks, not flagged;
 - ``tamper-<name>``: one file of tests/tampering/<assignment>/ pasted into the untouched release
@@ -55,6 +57,7 @@ class Graded:
     scores: dict[str, dict[str, float]]  # student -> test grade_id -> score
     log: str
     expected_messy_loss: str  # the test cell the messy student must fail
+    wrong_groups: dict[str, tuple[str, list[Path]]]  # wrong-answer file stem -> (student, files in it)
 
     def notebook(self, student: str) -> NotebookNode:
         """``student``'s notebook as nbgrader autograded it."""
@@ -114,8 +117,15 @@ def _round_trip(assignment: str, tmp: Path) -> Graded:
     short = h.up_to_last_test(full)  # wrong answers skip the training: same autograded scores
 
     students = {"solution": full, "release": release_nb}
-    for path in sorted((h.WRONG_ANSWERS / assignment).glob("*.py")):
-        students[f"wrong-{path.stem}"] = h.apply_wrong_answer(short, path)[0]
+    n_cells = sum(1 for c in solution_nb.cells if h.is_solution(c) and c.cell_type == "code")
+    wrong_groups = {}
+    for i, group in enumerate(h.group_wrong_answers(sorted((h.WRONG_ANSWERS / assignment).glob("*.py")), n_cells)):
+        nb = short
+        for path in group:
+            nb = h.apply_answer(nb, path)
+        students[f"wrong-{i:02d}"] = nb
+        for path in group:
+            wrong_groups[path.stem] = (f"wrong-{i:02d}", group)
     for path in sorted((h.CORRECT_ANSWERS / assignment).glob("*.py")):
         students[f"correct-{path.stem}"] = h.apply_answer(short, path)
     release_short = h.up_to_last_test(release_nb)
@@ -130,7 +140,7 @@ def _round_trip(assignment: str, tmp: Path) -> Graded:
         s: {t: score for t, (score, _) in h.autograded_scores(course, assignment, name, s).items()}
         for s in students
     }
-    graded = Graded(course, assignment, name, tests, scores, log, broken)
+    graded = Graded(course, assignment, name, tests, scores, log, broken, wrong_groups)
     _print_table(assignment, graded)
     return graded
 
@@ -207,15 +217,19 @@ def test_every_solution_cell_has_a_wrong_answer(assignment):
 def test_wrong_answer_loses_points_only_where_wrong(graded, assignment, path):
     g = graded(assignment)
     cell_id, _ = h.read_wrong_answer(path)
-    student = f"wrong-{path.stem}"
+    student, group = g.wrong_groups[path.stem]
     nb = g.notebook(student)
     own_test = _test_after(nb, cell_id, g.tests)
+    broken = {_test_after(nb, h.read_wrong_answer(p)[0], g.tests): p.name for p in group}
     lost = g.lost(student)
     why = {t: h.error_summary(nb, t) for t in lost}
     assert own_test in lost, (
         f"{path.name} breaks {cell_id}, but {own_test} still passes: the tests miss it"
     )
-    assert lost == [own_test], f"{path.name} breaks {cell_id} only, but loses points in {why}"
+    assert set(lost) <= set(broken), (
+        f"{student} = {sorted(broken.values())} breaks the cells tested by {sorted(broken)} only, "
+        f"but loses points in {why}"
+    )
     assert 0 < g.total(student) < sum(g.tests.values())
 
 
