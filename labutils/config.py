@@ -249,8 +249,9 @@ class MNISTGANConfig(RunConfig):
     ndf: int = 32
     """Discriminator width (channels of its first layer; the second has 2 ndf)."""
     loss: str = "bce"
-    """'bce' (D: binary cross-entropy; G: the non-saturating loss), 'minimax' (the same D, and
-    G minimises log(1 - D(G(z))), the minimax game's own loss) or 'lsgan'."""
+    """The loss family. With 'bce' the discriminator minimises the binary cross-entropy and the
+    generator the non-saturating loss; 'minimax' keeps that discriminator loss and the generator
+    minimises log(1 - D(G(z))), the minimax game's own loss; 'lsgan' is least squares."""
     init: str = "dcgan"
     """'dcgan' (weights N(0, 0.02), ``models.dcgan_init``) or 'default' (PyTorch's own)."""
     sweep_iters: int = _budget(3000)

@@ -20,3 +20,36 @@ def file_entry(path: Path) -> dict:
     """The checksum part of a manifest entry: sha256 and size of the file's bytes."""
     raw = path.read_bytes()
     return {"sha256": hashlib.sha256(raw).hexdigest(), "bytes": len(raw)}
+
+
+def half_state(model) -> dict:
+    """A model's state_dict with floating-point tensors stored as float16 (bundled weights)."""
+    return {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+
+
+def save_weights(path: Path, state: dict) -> None:
+    """Write a state_dict the way the bundled weights are kept."""
+    import io
+
+    import torch
+
+    buf = io.BytesIO()  # the archive's inner folder name is then "archive", not the file's
+    torch.save(state, buf)
+    path.write_bytes(buf.getvalue())
+
+
+def write_weights_entry(path: Path, *, description: str, copyright: str, source: dict) -> None:
+    """Add or replace the MANIFEST.json entry of bundled weights ``path`` (MIT, trained here);
+    every other entry is left as it is. ``source`` gets the torch version added."""
+    import torch
+
+    manifest_path = path.parent / "MANIFEST.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"][path.name] = {
+        **file_entry(path),
+        "description": description,
+        "copyright": copyright,
+        "license": "MIT",
+        "source": {**source, "torch": torch.__version__.split("+")[0]},
+    }
+    write_json(manifest_path, manifest)

@@ -20,15 +20,13 @@ state_dict of the feature network only; the heads are dropped) and its MANIFEST.
 from __future__ import annotations
 
 import argparse
-import io
 import itertools
-import json
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from manifest import file_entry, write_json
+from manifest import half_state, save_weights, write_weights_entry
 from torch import Tensor, nn
 
 from labutils import augment as augment_lib
@@ -121,32 +119,22 @@ def train(args: argparse.Namespace) -> tuple[metrics.EmojiFeatures, dict[str, fl
     return features, report
 
 
-def half_state(model: nn.Module) -> dict[str, Tensor]:
-    """The state_dict with floating-point tensors stored as float16."""
-    return {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
-
-
 def write_manifest_entry(path: Path, args: argparse.Namespace, report: dict[str, float]) -> None:
     """Add or replace this file's entry in MANIFEST.json; every other entry is left as it is."""
-    manifest_path = path.parent / "MANIFEST.json"
-    manifest = json.loads(manifest_path.read_text())
-    manifest["files"][path.name] = {
-        **file_entry(path),
-        "description": "float16 state_dict of labutils.metrics.EmojiFeatures: the 128-d "
+    write_weights_entry(
+        path,
+        description="float16 state_dict of labutils.metrics.EmojiFeatures: the 128-d "
         "emoji embedding of metrics.FrechetDistance and metrics.KernelDistance",
-        "copyright": "labutils authors; weights trained on the train split of the bundled "
+        copyright="labutils authors; weights trained on the train split of the bundled "
         "emoji (their licences: ATTRIBUTION.md)",
-        "license": "MIT",
-        "source": {
+        source={
             "script": "scripts/train_feature_net.py",
             "version": "1",
             "args": f"--seed {args.seed} --epochs {args.epochs} --batch-size {args.batch_size} "
             f"--lr {args.lr}",
-            "torch": torch.__version__.split("+")[0],
             "test_retrieval_top1": round(report["test_retrieval"], 3),
         },
-    }
-    write_json(manifest_path, manifest)
+    )
 
 
 def main() -> None:
@@ -168,9 +156,7 @@ def main() -> None:
     report["test_retrieval_float16"] = retrieval(reloaded)
     print(", ".join(f"{k} {v:.3f}" for k, v in report.items()))
     if not args.no_write:
-        buf = io.BytesIO()  # the archive's inner folder name is then "archive", not the file's
-        torch.save(state, buf)
-        args.out.write_bytes(buf.getvalue())
+        save_weights(args.out, state)
         print(f"wrote {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)")
         if (args.out.parent / "MANIFEST.json").exists():
             write_manifest_entry(args.out, args, report)

@@ -12,15 +12,9 @@ import torchvision.transforms.functional as TF
 from conftest import corrupt
 from torch import nn
 
-from labutils import config, data, losses, metrics, models, train
+from labutils import config, data, metrics, models, train
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +159,6 @@ def test_trained_generator_beats_its_early_self(tmp_path):
     digits, _ = data.load_mnist(split="train")
     gen, disc = train.mnist_models(cfg)
     ckpt = tmp_path / "run.pt"
-    d_loss, g_loss = losses.get("bce")
     train.train_gan(gen, disc, digits, cfg, checkpoint=ckpt, progress=False, device="cpu")
     m = metrics.DigitMetrics(n=1000)
     early = m(gen)

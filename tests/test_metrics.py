@@ -16,13 +16,7 @@ from labutils import data, metrics, models
 METRICS = (metrics.FrechetDistance, metrics.KernelDistance)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One thread: on a shared 2-core machine two threads wait on each other and are slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -116,11 +116,16 @@ class DCGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: Tensor) -> Tensor:
-        if z.dim() == 2:
-            z = z[:, :, None, None]  # (B, nz, 1, 1)
-        if z.dim() != 4 or z.shape[1] != self.nz or z.shape[2:] != (1, 1):
-            raise ValueError(f"generator expects z of shape (B, {self.nz}), got {tuple(z.shape)}")
-        return self.net(z)
+        return self.net(as_latent(z, self.nz))
+
+
+def as_latent(z: Tensor, nz: int) -> Tensor:
+    """z of shape (B, nz) or (B, nz, 1, 1) as (B, nz, 1, 1); a clear error for any other shape."""
+    if z.dim() == 2:
+        z = z[:, :, None, None]  # (B, nz, 1, 1)
+    if z.dim() != 4 or z.shape[1] != nz or z.shape[2:] != (1, 1):
+        raise ValueError(f"generator expects z of shape (B, {nz}), got {tuple(z.shape)}")
+    return z
 
 
 def dcgan_init(module: nn.Module) -> None:

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from .dcgan import as_latent
+
 MNIST_SHAPE = (1, 28, 28)
 
 
@@ -48,11 +50,7 @@ class MNISTGenerator(nn.Module):
         )
 
     def forward(self, z: Tensor) -> Tensor:
-        if z.dim() == 2:
-            z = z[:, :, None, None]  # (B, nz, 1, 1)
-        if z.dim() != 4 or z.shape[1] != self.nz or z.shape[2:] != (1, 1):
-            raise ValueError(f"generator expects z of shape (B, {self.nz}), got {tuple(z.shape)}")
-        return self.net(z)
+        return self.net(as_latent(z, self.nz))
 
 
 class MNISTDiscriminator(nn.Module):
