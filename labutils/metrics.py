@@ -241,19 +241,17 @@ class _FeatureDistance:
         with _one_thread():
             return float(self._distance(feats.detach().cpu().double()))
 
-    @torch.no_grad()
+    def samples(self, gen: nn.Module) -> Tensor:
+        """``n`` samples of ``gen`` (eval mode) from the fixed noise seeded by ``seed``, on the CPU."""
+        from .train import sample  # here: train imports the data loaders, not the metrics
+
+        nz = self.nz or gen.nz
+        z = torch.randn(self.n, nz, generator=torch.Generator().manual_seed(self.seed))
+        return torch.cat([sample(gen, c) for c in z.split(self.batch_size)])
+
     def __call__(self, gen: nn.Module) -> float:
         """Score ``n`` samples of ``gen`` from the fixed noise (seeded by ``seed``)."""
-        nz = self.nz or gen.nz
-        device = next(gen.parameters()).device
-        z = torch.randn(self.n, nz, generator=torch.Generator().manual_seed(self.seed)).to(device)
-        was_training = gen.training
-        gen.eval()
-        try:
-            fake = torch.cat([gen(c) for c in z.split(self.batch_size)])
-        finally:
-            gen.train(was_training)
-        return self.score(fake)
+        return self.score(self.samples(gen))
 
     def _fit_real(self, feats: Tensor) -> None:
         raise NotImplementedError
@@ -450,25 +448,26 @@ def _check_digits(images: Tensor, name: str = "images") -> None:
         raise ValueError(f"{name} must be digits of shape (B, 1, 28, 28), got {tuple(images.shape)}")
 
 
-@torch.no_grad()
-def _probabilities(images: Tensor, classifier: nn.Module | None, batch_size: int = 500) -> Tensor:
-    """Softmax of the classifier on ``images``: float64 (B, 10) on the CPU."""
+def _classify(images: Tensor, classifier: nn.Module | None, batch_size: int = 500) -> tuple[Tensor, Tensor]:
+    """One pass of the classifier (eval mode) over ``images``: its penultimate features (B, 128)
+    and its softmax (B, 10), both float64 on the CPU."""
+    from .train import evaluating  # here: train imports the data loaders, not the metrics
+
     _check_digits(images)
     classifier = mnist_classifier() if classifier is None else classifier
     device = next(classifier.parameters()).device
-    with _eval(classifier):
-        chunks = [classifier(c.to(device, torch.float32)).double().softmax(1).cpu() for c in images.split(batch_size)]
-    return torch.cat(chunks)
+    feats, probs = [], []
+    with evaluating(classifier):
+        for c in images.split(batch_size):
+            f = classifier.features(c.to(device, torch.float32))
+            feats.append(f.double().cpu())
+            probs.append(classifier.head(f).double().softmax(1).cpu())
+    return torch.cat(feats), torch.cat(probs)
 
 
-@contextlib.contextmanager
-def _eval(net: nn.Module) -> Iterator[None]:
-    was = net.training
-    net.eval()
-    try:
-        yield
-    finally:
-        net.train(was)
+def _probabilities(images: Tensor, classifier: nn.Module | None) -> Tensor:
+    """Softmax of the classifier on ``images``: float64 (B, 10) on the CPU."""
+    return _classify(images, classifier)[1]
 
 
 def mode_coverage(
@@ -579,38 +578,25 @@ class DigitMetrics:
             reference, _ = data.load_mnist(split="train")
         _check_digits(reference, "reference")
         device = next(self.classifier.parameters()).device
-        self.fcd = FrechetDistance(reference.to(device), features=self.classifier.features, n=n, seed=seed)
+        self.fcd = FrechetDistance(reference.to(device), features=self.classifier.features, n=n, seed=seed, batch_size=500)
         self.n = n
 
     def score(self, images: Tensor) -> dict[str, float]:
         """``fcd``, ``covered``, ``kl``, ``confidence`` and ``plausible`` of ``images`` (B, 1, 28, 28)."""
-        _check_digits(images)
         if len(images) < 2:
             raise ValueError("score at least 2 images")
-        device = next(self.classifier.parameters()).device
-        feats, probs = [], []
-        with torch.no_grad(), _eval(self.classifier):  # one pass: features, then the head on them
-            for c in images.split(500):
-                f = self.classifier.features(c.to(device, torch.float32))
-                feats.append(f.double().cpu())
-                probs.append(self.classifier.head(f).double().softmax(1).cpu())
-        probs = torch.cat(probs)
+        feats, probs = _classify(images, self.classifier)  # one pass for all four metrics
         coverage = _coverage(probs)
         return {
-            "fcd": self.fcd.score_features(torch.cat(feats)),
+            "fcd": self.fcd.score_features(feats),
             "covered": float(coverage["covered"]),
             "kl": coverage["kl"],
             **_plausibility(probs),
         }
 
-    @torch.no_grad()
     def samples(self, gen: nn.Module) -> Tensor:
-        """``n`` samples of ``gen`` from the fixed noise, on the CPU."""
-        from .train import sample  # here: train imports the data loaders, not the metrics
-
-        device = next(gen.parameters()).device
-        z = torch.randn(self.n, gen.nz, generator=torch.Generator().manual_seed(self.fcd.seed))
-        return torch.cat([sample(gen, c.to(device)) for c in z.split(500)])
+        """``n`` samples of ``gen`` from the fixed noise, on the CPU (``FrechetDistance.samples``)."""
+        return self.fcd.samples(gen)
 
     def __call__(self, gen: nn.Module) -> dict:
         return self.score(self.samples(gen))

@@ -27,8 +27,10 @@ def half_state(model) -> dict:
     return {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
 
 
-def save_weights(path: Path, state: dict) -> None:
-    """Write a state_dict the way the bundled weights are kept."""
+def bundle_weights(path: Path, state: dict, *, description: str, copyright: str, source: dict) -> None:
+    """Write the state_dict ``state`` the way bundled weights are kept, then add or replace its
+    MANIFEST.json entry (MIT, trained here; ``source`` gets the torch version added) when the
+    folder has a manifest. Every other entry is left as it is."""
     import io
 
     import torch
@@ -36,14 +38,10 @@ def save_weights(path: Path, state: dict) -> None:
     buf = io.BytesIO()  # the archive's inner folder name is then "archive", not the file's
     torch.save(state, buf)
     path.write_bytes(buf.getvalue())
-
-
-def write_weights_entry(path: Path, *, description: str, copyright: str, source: dict) -> None:
-    """Add or replace the MANIFEST.json entry of bundled weights ``path`` (MIT, trained here);
-    every other entry is left as it is. ``source`` gets the torch version added."""
-    import torch
-
+    print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB)")
     manifest_path = path.parent / "MANIFEST.json"
+    if not manifest_path.exists():
+        return
     manifest = json.loads(manifest_path.read_text())
     manifest["files"][path.name] = {
         **file_entry(path),
@@ -53,3 +51,4 @@ def write_weights_entry(path: Path, *, description: str, copyright: str, source:
         "source": {**source, "torch": torch.__version__.split("+")[0]},
     }
     write_json(manifest_path, manifest)
+    print(f"updated its entry in {manifest_path}")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from manifest import half_state, save_weights, write_weights_entry
+from manifest import bundle_weights, half_state
 from torch import Tensor, nn
 
 from labutils import augment as augment_lib
@@ -119,10 +119,9 @@ def train(args: argparse.Namespace) -> tuple[metrics.EmojiFeatures, dict[str, fl
     return features, report
 
 
-def write_manifest_entry(path: Path, args: argparse.Namespace, report: dict[str, float]) -> None:
-    """Add or replace this file's entry in MANIFEST.json; every other entry is left as it is."""
-    write_weights_entry(
-        path,
+def manifest_entry(args: argparse.Namespace, report: dict[str, float]) -> dict:
+    """What MANIFEST.json says of the weights this run writes."""
+    return dict(
         description="float16 state_dict of labutils.metrics.EmojiFeatures: the 128-d "
         "emoji embedding of metrics.FrechetDistance and metrics.KernelDistance",
         copyright="labutils authors; weights trained on the train split of the bundled "
@@ -156,11 +155,7 @@ def main() -> None:
     report["test_retrieval_float16"] = retrieval(reloaded)
     print(", ".join(f"{k} {v:.3f}" for k, v in report.items()))
     if not args.no_write:
-        save_weights(args.out, state)
-        print(f"wrote {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)")
-        if (args.out.parent / "MANIFEST.json").exists():
-            write_manifest_entry(args.out, args, report)
-            print(f"updated its entry in {args.out.parent / 'MANIFEST.json'}")
+        bundle_weights(args.out, state, **manifest_entry(args, report))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from manifest import half_state, save_weights, write_weights_entry
+from manifest import bundle_weights, half_state
 from torch import Tensor
 
 from labutils import data, metrics
@@ -99,10 +99,9 @@ def train(args: argparse.Namespace) -> tuple[metrics.MNISTClassifier, dict[str, 
     return model, report
 
 
-def write_manifest_entry(path: Path, args: argparse.Namespace, report: dict[str, float]) -> None:
-    """Add or replace this file's entry in MANIFEST.json; every other entry is left as it is."""
-    write_weights_entry(
-        path,
+def manifest_entry(args: argparse.Namespace, report: dict[str, float]) -> dict:
+    """What MANIFEST.json says of the weights this run writes."""
+    return dict(
         description="float16 state_dict of labutils.metrics.MNISTClassifier: the digit "
         "classifier of metrics.DigitMetrics, mode_coverage, plausibility and class_accuracy",
         copyright="labutils authors; weights trained on the train split of the bundled "
@@ -138,11 +137,7 @@ def main() -> None:
     report["test_accuracy_float16"] = accuracy(reloaded, x_test, y_test)
     print(", ".join(f"{k} {v:.4f}" for k, v in report.items()))
     if not args.no_write:
-        save_weights(args.out, state)
-        print(f"wrote {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)")
-        if (args.out.parent / "MANIFEST.json").exists():
-            write_manifest_entry(args.out, args, report)
-            print(f"updated its entry in {args.out.parent / 'MANIFEST.json'}")
+        bundle_weights(args.out, state, **manifest_entry(args, report))
 
 
 if __name__ == "__main__":
