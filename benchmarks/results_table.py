@@ -17,7 +17,7 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PATHS = {"baseline": "classic course code", "labutils": "labutils"}
-MODELS = {"dcgan": "DCGAN (Lab 1)", "cyclegan": "CycleGAN (Lab 3)"}  # results before Lab 3: DCGAN
+MODELS = {"dcgan": "DCGAN (Lab 1)", "cyclegan": "CycleGAN (Lab 3)", "wgan-gp": "WGAN-GP (Lab 4)"}  # results before Lab 3: DCGAN
 
 
 def result_files(device: str | None = None, folder: Path = RESULTS) -> list[Path]:

@@ -1,4 +1,5 @@
-"""Training speed of the Lab 1 DCGAN and the Lab 3 CycleGAN: classic course code against labutils.
+"""Training speed of the Lab 1 DCGAN, the Lab 3 CycleGAN and the Lab 4 WGAN-GP: classic course
+code against labutils.
 
 Trains the same DCGAN (32x32 images, nz 64, ngf = ndf = 32, non-saturating BCE losses, Adam
 lr 3e-4, betas (0.5, 0.999), same initial weights) two ways in one run, for the same number of
@@ -39,6 +40,13 @@ batch 16) is timed the same way (``--models``): the classic path reads two Image
 PNGs through two DataLoaders (unpaired) and calls ``.item()`` on its five losses every
 iteration; labutils' path is ``train.train_cyclegan``. Both run the reference
 ``train.cyclegan_step`` from the same initial weights.
+
+The Lab 4 WGAN-GP (``config.WGANConfig``'s convolutional networks on the MNIST digits, batch
+32, five critic updates with the gradient penalty per iteration) likewise (``--wgan-batch-sizes``):
+the classic path reads the digits as PNGs through a DataLoader, a fresh batch for each critic
+update, and calls ``.item()`` on its losses every iteration; labutils' path is
+``train.train_wgan``. Both run ``train.wgan_step``. Its rows are not compiled (the penalty's
+double backward cannot be).
 
 Writes JSON to ``--out`` (default ``benchmarks/results/<device>.json``).
 """
@@ -357,6 +365,91 @@ class CycleLabutils:
         return counter.get_total_flops()
 
 
+def wgan_config(batch_size: int, seed: int) -> config.WGANConfig:
+    return config.WGANConfig(batch_size=batch_size, seed=seed, objective="wgan-gp")
+
+
+def write_digit_pngs(root: Path, n: int | None) -> Path:
+    """The bundled MNIST training digits as grayscale PNG files in an ImageFolder layout."""
+    x, _ = data.load_mnist(split="train")  # (N, 1, 28, 28) in [-1, 1]
+    images = ((x[:n, 0] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()
+    folder = root / "digits"
+    folder.mkdir(parents=True)
+    for i, image in enumerate(images):
+        Image.fromarray(image, mode="L").save(folder / f"{i:04d}.png")
+    return root
+
+
+class WGANBaseline:
+    """Classic WGAN-GP course code: MNIST PNGs through ImageFolder + PIL (grayscale, ToTensor,
+    Normalize) and a DataLoader, plain Adam, the reference ``train.wgan_step`` (five critic
+    updates on fresh batches, the penalty), ``.item()`` on its losses every iteration."""
+
+    def __init__(self, png_root: Path, batch_size: int, device: torch.device, seed: int):
+        self.cfg = wgan_config(batch_size, seed)
+        s = config.wgan_settings(self.cfg)
+        tf = transforms.Compose([transforms.Grayscale(), transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
+        loader = torch.utils.data.DataLoader(
+            datasets.ImageFolder(str(png_root / "mnist"), transform=tf), batch_size=batch_size, shuffle=True, num_workers=0, drop_last=True
+        )  # fmt: skip
+        self.batches = _Batches(loader, device)
+        gen, critic = train.wgan_models(self.cfg)
+        self.gen, self.critic = gen.to(device).train(), critic.to(device).train()
+        self.opt_g = torch.optim.Adam(self.gen.parameters(), lr=s["lr"], betas=s["betas"])
+        self.opt_c = torch.optim.Adam(self.critic.parameters(), lr=s["lr"], betas=s["betas"])
+        self.settings, self.device, self.losses = s, device, []
+
+    def step(self) -> dict:
+        return train.wgan_step(
+            self.gen, self.critic, self.opt_g, self.opt_c, self.batches.next,
+            lambda: torch.randn(self.cfg.batch_size, self.cfg.nz, device=self.device),
+            n_critic=self.settings["n_critic"], gp_lambda=self.settings["gp_lambda"],
+        )  # fmt: skip
+
+    def run(self, iters: int) -> float:
+        sync(self.device)
+        t = time.perf_counter()
+        for _ in range(iters):
+            self.losses.append({k: v.item() for k, v in self.step().items()})  # 4 syncs
+        sync(self.device)
+        return time.perf_counter() - t
+
+    def flops(self) -> int:
+        with FlopCounterMode(display=False) as counter:
+            self.step()
+        return counter.get_total_flops()
+
+
+class WGANLabutils:
+    """labutils' path for Lab 4: ``train.train_wgan`` on the digits held on the device."""
+
+    def __init__(self, batch_size: int, device: torch.device, seed: int, switches: dict, n: int | None):
+        self.cfg = wgan_config(batch_size, seed)
+        self.digits = data.load_mnist(split="train")[0][:n]
+        self.gen, self.critic = train.wgan_models(self.cfg)
+        self.device = device
+        # no compile: the penalty's double backward cannot be compiled (train_wgan refuses it)
+        self.switches = {k: v for k, v in switches.items() if k not in ("cudnn_benchmark", "compile")}
+
+    def run(self, iters: int) -> float:
+        cfg = dataclasses.replace(self.cfg, iters=iters, sample_every=iters, eval_every=iters)
+        sync(self.device)
+        t = time.perf_counter()
+        train.train_wgan(self.gen, self.critic, self.digits, cfg, device=self.device, progress=False, **self.switches)
+        sync(self.device)
+        return time.perf_counter() - t
+
+    def flops(self) -> int:
+        opt_g, opt_c = train.wgan_optimizers(self.gen, self.critic, self.cfg, self.device)
+        x = self.digits[: self.cfg.batch_size].to(self.device)
+        s = config.wgan_settings(self.cfg)
+        with FlopCounterMode(display=False) as counter:
+            train.wgan_step(self.gen.to(self.device), self.critic.to(self.device), opt_g, opt_c, lambda: x,
+                            lambda: torch.randn(self.cfg.batch_size, self.cfg.nz, device=self.device),
+                            n_critic=s["n_critic"], gp_lambda=s["gp_lambda"])
+        return counter.get_total_flops()
+
+
 # ---------------------------------------------------------------------------- measuring
 
 
@@ -370,7 +463,12 @@ def time_config(
     batch_size: int, args, device: torch.device, png_root: Path, switches: dict, model: str = "dcgan"
 ) -> dict:
     """Warm both paths up, then time them in alternating rounds; seconds per round and FLOPs."""
-    if model == "cyclegan":
+    if model == "wgan-gp":
+        runners = {
+            "baseline": WGANBaseline(png_root, batch_size, device, args.seed),
+            "labutils": WGANLabutils(batch_size, device, args.seed, switches, args.images),
+        }
+    elif model == "cyclegan":
         runners = {
             "baseline": CycleBaseline(png_root, batch_size, device, args.seed),
             "labutils": CycleLabutils(batch_size, device, args.seed, switches, args.images),
@@ -441,6 +539,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=5, help="alternating timed rounds per path")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 64], help="DCGAN batch sizes")
     p.add_argument("--cyclegan-batch-sizes", type=int, nargs="*", default=[16], help="CycleGAN batch sizes (none: skip it)")
+    p.add_argument("--wgan-batch-sizes", type=int, nargs="*", default=[32], help="Lab 4 WGAN-GP batch sizes (none: skip it)")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: labutils' choice)")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (CPU)")
     p.add_argument(
@@ -508,7 +607,10 @@ def main(argv: list[str] | None = None) -> dict:
         if args.cyclegan_batch_sizes:
             write_pngs(png_root / "x", args.images, cyc.domain_x)
             write_pngs(png_root / "y", args.images, cyc.domain_y)
+        if args.wgan_batch_sizes:
+            write_digit_pngs(png_root / "mnist", args.images)
         plan = [("dcgan", b) for b in args.batch_sizes] + [("cyclegan", b) for b in args.cyclegan_batch_sizes]
+        plan += [("wgan-gp", b) for b in args.wgan_batch_sizes]
         for model, batch_size in plan:
             timings.append(time_config(batch_size, args, device, png_root, switches, model))
             peaks.append(matmul_gflops(device, args.matmul_size))
@@ -539,6 +641,7 @@ def main(argv: list[str] | None = None) -> dict:
         "switches": switches,
         "model": {"image_size": SIZE, "nz": NZ, "ngf": WIDTH, "ndf": WIDTH, "loss": "bce"},
         "cyclegan": dataclasses.asdict(cycle_config(16, args.seed)),
+        "wgan": dataclasses.asdict(wgan_config(32, args.seed)),
         "iters": args.iters,
         "warmup": args.warmup,
         "rounds": args.rounds,

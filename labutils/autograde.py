@@ -142,6 +142,14 @@ REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
         "losses_solution": ("labutils.losses",),  # lsgan_*, cycle_loss, identity_loss
         "step_solution": ("labutils.train",),  # cyclegan_step, frozen, everything
     },
+    "lab4_wgan": {
+        "generator_solution": _LAB1_MODELS,  # ConvGenerator
+        "critic_solution": _LAB1_MODELS,  # ConvCritic
+        "losses_solution": ("labutils.losses",),  # wasserstein_critic_loss, wasserstein_g_loss
+        "clip_solution": ("labutils.train",),  # clip_weights_
+        "penalty_solution": ("labutils.losses",),  # gradient_penalty
+        "step_solution": ("labutils.train",),  # wgan_step, clip_weights_, everything
+    },
 }
 
 METADATA_KEY = "labutils_autograde"  # notebook metadata: {"findings": [...]} (DetectTampering)

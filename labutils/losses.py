@@ -1,5 +1,7 @@
-"""GAN losses on logits, and CycleGAN's image losses. Every function is pure: logits (or
-images, for ``cycle_loss`` and ``identity_loss``) in, a scalar tensor out.
+"""GAN losses on logits, CycleGAN's image losses and WGAN's losses on critic scores. Every
+function but the gradient penalty is pure: logits (scores, or images for ``cycle_loss`` and
+``identity_loss``) in, a scalar tensor out; ``gradient_penalty`` evaluates the critic at random
+interpolates.
 
 Notation: ``real_logits = D(x)`` and ``fake_logits = D(G(z))`` are raw scores of shape (B,) or
 (B, ...) (a patch discriminator gives a grid); sigma is the logistic sigmoid, so
@@ -7,6 +9,8 @@ D's probability that an image is real is sigma(logit). Means run over every elem
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -105,15 +109,66 @@ def identity_loss(real: Tensor, same: Tensor) -> Tensor:
     return (real - same).abs().mean()
 
 
+# ---------------------------------------------------------------------------- Lab 4: WGAN
+# The critic's outputs are scores f(x), not logits: no sigmoid anywhere.
+
+
+def wasserstein_critic_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """The critic's loss: mean f(G(z)) - mean f(x).
+
+    Minimising it maximises mean f(x) - mean f(G(z)), which for a 1-Lipschitz f estimates the
+    Wasserstein-1 distance between the data and the generator's distribution (Arjovsky et al.
+    2017). Shapes: (B, ...) each; returns a scalar.
+    """
+    _check_logits(real_scores=real_scores, fake_scores=fake_scores)
+    return fake_scores.mean() - real_scores.mean()
+
+
+def wasserstein_g_loss(fake_scores: Tensor) -> Tensor:
+    """The generator's loss: -mean f(G(z)) (raise the critic's score of the fakes)."""
+    _check_logits(fake_scores=fake_scores)
+    return -fake_scores.mean()
+
+
+def gradient_penalty(
+    critic: Callable[[Tensor], Tensor],
+    real: Tensor,
+    fake: Tensor,
+    *,
+    gp_lambda: float = 10.0,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """WGAN-GP's penalty (Gulrajani et al. 2017): lambda mean_i (||grad f(x_hat_i)||_2 - 1)^2.
+
+    x_hat_i = eps_i x_i + (1 - eps_i) G(z)_i, with one eps_i ~ U[0, 1] per sample (shared by
+    all its pixels), on the segment between a real image and a fake one; ``fake`` is detached
+    (the penalty trains the critic only). The norm is per sample, over all of its pixels and
+    channels. The gradient is taken with ``create_graph=True``, so that the penalty is itself
+    differentiable with respect to the critic's parameters (a double backward). ``generator``
+    draws eps (None: torch's global generator). real, fake: (B, C, H, W); returns a scalar.
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
+    eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)  # one epsilon per sample
+    eps = torch.rand(eps_shape, generator=generator, device=real.device, dtype=real.dtype)
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    scores = critic(x_hat)
+    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    norms = grad.flatten(1).norm(2, dim=1)  # (B,): one norm per sample
+    return gp_lambda * ((norms - 1) ** 2).mean()
+
+
 LOSSES = {
     "bce": (bce_d_loss, bce_g_loss),
     "minimax": (bce_d_loss, saturating_g_loss),
     "lsgan": (lsgan_d_loss, lsgan_g_loss),
+    "wasserstein": (wasserstein_critic_loss, wasserstein_g_loss),
 }
 
 
 def get(name: str):
-    """``(d_loss, g_loss)`` for a loss family: 'bce' (non-saturating G), 'minimax' or 'lsgan'."""
+    """``(d_loss, g_loss)`` for a loss family: 'bce' (non-saturating G), 'minimax', 'lsgan' or
+    'wasserstein' (the critic's and the generator's)."""
     try:
         return LOSSES[name]
     except KeyError:

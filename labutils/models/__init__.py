@@ -3,8 +3,13 @@
 from .cyclegan import CycleGenerator, PatchDiscriminator, ResidualBlock
 from .dcgan import DCDiscriminator, DCGenerator, dcgan_init
 from .mnist import MNISTDiscriminator, MNISTGenerator
+from .wgan import ConvCritic, ConvGenerator, FCCritic, FCGenerator
 
 __all__ = [
+    "ConvCritic",
+    "ConvGenerator",
+    "FCCritic",
+    "FCGenerator",
     "CycleGenerator",
     "DCDiscriminator",
     "DCGenerator",

@@ -1,12 +1,12 @@
 """Training: the updates, the one loop every lab uses, its batch source and speed switches.
 
 - ``updates``: one function per update (``d_step``, ``g_step``) and each lab's iteration
-  (``gan_step``, ``cyclegan_step``), the pieces a student writes and the reference the tests compare with;
+  (``gan_step``, ``cyclegan_step``, ``wgan_step``), the pieces a student writes and the reference the tests compare with;
 - ``loop``: ``fit``, the loop (networks as an ``nn.ModuleDict``, optimisers as a dict, a step
   returning named losses), ``History`` and atomic checkpoints;
 - ``batches``: ``BatchSource``, named tensors drawn by index on the device, plus noise;
 - ``speed``: the measured speed defaults (Adam's kernel, memory layout, compile modes);
-- ``runs``: each lab's runner (``train_gan`` for Labs 1 and 2, ``train_cyclegan`` for Lab 3), which builds what ``fit`` needs;
+- ``runs``: each lab's runner (``train_gan`` for Labs 1 and 2, ``train_cyclegan`` for Lab 3, ``train_wgan`` for Lab 4), which builds what ``fit`` needs;
 - ``sweep``: ``Sweep``, named runs of an experiment (seeds, ablations), checkpointed and tabulated.
 """
 
@@ -23,10 +23,19 @@ from .loop import (
     sample,
     save_checkpoint,
 )
-from .runs import cyclegan_models, make_optimizers, mnist_models, train_cyclegan, train_gan
+from .runs import (
+    cyclegan_models,
+    make_optimizers,
+    mnist_models,
+    train_cyclegan,
+    train_gan,
+    train_wgan,
+    wgan_models,
+    wgan_optimizers,
+)
 from .speed import COMPILE_MODES
 from .sweep import Run, Sweep, mean_sd
-from .updates import cyclegan_step, d_step, frozen, g_step, gan_step
+from .updates import clip_weights_, cyclegan_step, d_step, frozen, g_step, gan_step, wgan_step
 
 __all__ = [
     "COMPILE_MODES",
@@ -37,6 +46,7 @@ __all__ = [
     "Sweep",
     "TrainingDiverged",
     "batches",
+    "clip_weights_",
     "cyclegan_models",
     "cyclegan_step",
     "d_step",
@@ -58,5 +68,9 @@ __all__ = [
     "sweep",
     "train_cyclegan",
     "train_gan",
+    "train_wgan",
     "updates",
+    "wgan_models",
+    "wgan_optimizers",
+    "wgan_step",
 ]

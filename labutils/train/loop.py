@@ -59,6 +59,11 @@ class History:
     metrics: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     seconds: float = 0.0
     """Wall time spent training (summed over resumed sessions)."""
+    train_seconds: float = 0.0
+    """The part of ``seconds`` spent in the steps: without sampling, evaluating, callbacks and
+    checkpoints (summed over resumed sessions)."""
+    clock: list[tuple[int, float]] = field(default_factory=list)
+    """(iteration, ``train_seconds`` so far) at every evaluation: the metrics over wall time."""
 
     def state_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -67,6 +72,7 @@ class History:
     def from_state_dict(cls, state: dict[str, Any]) -> History:
         state = dict(state)
         state["metrics"] = {k: [tuple(p) for p in v] for k, v in state["metrics"].items()}
+        state["clock"] = [tuple(p) for p in state.get("clock", [])]
         return cls(**state)
 
     def mean_loss(self, name: str, fraction: float = 1.0) -> float:
@@ -94,6 +100,15 @@ def _metric_values(name: str, value: Any) -> dict[str, float]:
         except (TypeError, ValueError):
             raise TypeError(f"evaluator {name!r} must return a number or a mapping of numbers; {key!r} is {type(v).__name__}") from None
     return out
+
+
+def _synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (CUDA and MPS run asynchronously), so a clock read
+    after it counts the work."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
 
 
 def iters_per_second(history: History) -> float:
@@ -338,13 +353,20 @@ def fit(
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = cudnn_benchmark  # restored in the finally below
     bar = tqdm(total=cfg.iters, initial=start, disable=not progress, desc="train", leave=False)
-    t0 = time.perf_counter()
+    t0 = t_steps = time.perf_counter()
 
     def tick() -> None:  # add the wall time since the last tick to the history
         nonlocal t0
         now = time.perf_counter()
         history.seconds += now - t0
         t0 = now
+
+    def steps_done() -> None:  # the steps since t_steps are over: count them as training time
+        nonlocal t_steps
+        _synchronize(device)
+        now = time.perf_counter()
+        history.train_seconds += now - t_steps
+        t_steps = now
 
     try:
         for it in range(start + 1, cfg.iters + 1):
@@ -355,6 +377,14 @@ def fit(
             pending.add(it, out)  # stacked on the device, read in flush()
 
             last = it == cfg.iters
+            overhead = (
+                (sample is not None and (it % cfg.sample_every == 0 or last))
+                or (evaluators and (it % cfg.eval_every == 0 or last))
+                or it % cfg.log_every == 0 or last
+                or (checkpoint is not None and it % checkpoint_every == 0)
+            )  # fmt: skip
+            if overhead:
+                steps_done()
             if it % cfg.log_every == 0 or last:
                 n = len(pending.pending)
                 flush(it)
@@ -364,6 +394,7 @@ def fit(
                 with evaluating(nets):
                     history.samples[it] = sample(nets).float().cpu()
             if evaluators and (it % cfg.eval_every == 0 or last):
+                history.clock.append((it, history.train_seconds))
                 with evaluating(nets):
                     for name, fn in evaluators.items():
                         for key, value in _metric_values(name, fn(nets)).items():
@@ -374,6 +405,8 @@ def fit(
             if checkpoint is not None and (it % checkpoint_every == 0 or last):
                 tick()
                 save(it)
+            if overhead:
+                t_steps = time.perf_counter()  # what follows is steps again
     finally:
         bar.close()
         torch.backends.cudnn.benchmark = saved_benchmark

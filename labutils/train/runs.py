@@ -6,6 +6,7 @@ switches are shared. Each runner takes the lab's models and config and returns a
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 
@@ -15,11 +16,18 @@ from torch import Tensor, nn
 from .. import augment as augment_lib
 from .. import data as data_lib
 from .. import losses
-from ..config import CycleGANConfig, DCGANConfig, MNISTGANConfig, get_device
+from ..config import (
+    CycleGANConfig,
+    DCGANConfig,
+    MNISTGANConfig,
+    WGANConfig,
+    get_device,
+    wgan_settings,
+)
 from . import speed
 from .batches import BatchSource
 from .loop import History, fit
-from .updates import LossD, LossG, cyclegan_step, gan_step, parameters
+from .updates import LossD, LossG, cyclegan_step, gan_step, parameters, wgan_step
 
 
 class _AugmentedDisc(nn.Module):
@@ -44,6 +52,18 @@ def make_optimizers(
     lr_g, lr_d = (cfg.lr_g, cfg.lr_d) if hasattr(cfg, "lr_g") else (cfg.lr, cfg.lr)
     kw = dict(betas=cfg.betas, device=device, fused=fused)
     return speed.adam(gen.parameters(), lr=lr_g, **kw), speed.adam(disc.parameters(), lr=lr_d, **kw)
+
+
+def _prepare(gen, disc, data, cfg, device, channels_last, n_samples):
+    """What the GAN runners share: the device, ``nets`` ({gen, disc} on it in the measured
+    layout), the data there (checked) and the sample grid's fixed noise (seeded by cfg.seed)."""
+    device = torch.device(device) if device is not None else get_device()
+    data_lib.check_images(data, "data")
+    layout = speed.memory_format(device, channels_last)
+    nets = nn.ModuleDict({"gen": gen, "disc": disc}).to(device, memory_format=layout)
+    data = data.to(device, torch.float32).contiguous(memory_format=layout)
+    fixed_z = torch.randn(n_samples, cfg.nz, generator=torch.Generator().manual_seed(cfg.seed + 1))
+    return device, nets, data, fixed_z.to(device)
 
 
 def train_gan(
@@ -81,16 +101,11 @@ def train_gan(
     and data channels-last (None: where it was measured to win, i.e. on the CPU); ``fused``
     picks Adam's kernel (see ``make_optimizers``); these two change only rounding.
     """
-    device = torch.device(device) if device is not None else get_device()
-    data_lib.check_images(data, "data")
+    device, nets, data, fixed_z = _prepare(gen, disc, data, cfg, device, channels_last, n_samples)
     mode = speed.compile_mode(compile) if compile else False  # a wrong mode fails before anything moves
     if d_loss_fn is None or g_loss_fn is None:
         default_d, default_g = losses.get(cfg.loss)
         d_loss_fn, g_loss_fn = d_loss_fn or default_d, g_loss_fn or default_g
-
-    layout = speed.memory_format(device, channels_last)
-    nets = nn.ModuleDict({"gen": gen, "disc": disc}).to(device, memory_format=layout)
-    data = data.to(device, torch.float32).contiguous(memory_format=layout)
     opt_g, opt_d = make_optimizers(gen, disc, cfg, device, fused=fused)
     aug_name = getattr(cfg, "augment", "basic")  # Lab 2's config has none: digits as they are
     aug = augment_lib.get(aug_name)
@@ -99,8 +114,6 @@ def train_gan(
         {"real": data}, cfg.batch_size, noise={"z": cfg.nz}, seed=cfg.seed, device=device,
         augment={"real": augment_lib.basic if diffaugment else aug},
     )  # fmt: skip
-    fixed_z = torch.randn(n_samples, cfg.nz, generator=torch.Generator().manual_seed(cfg.seed + 1))
-    fixed_z = fixed_z.to(device)
     wrapped: dict[int, nn.Module] = {}  # DiffAugment's D around the step's D, made once
 
     def dcgan_step(nets: nn.ModuleDict, opts, batches: BatchSource) -> dict[str, Tensor]:
@@ -224,4 +237,90 @@ def train_cyclegan(
         nets, opts, batches, lab3_step, cfg, sample=grid, evaluators=evaluators, callbacks=callbacks,
         checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume, progress=progress,
         amp=amp, compile=mode,
+    )  # fmt: skip
+
+
+def wgan_models(cfg: WGANConfig) -> tuple[nn.Module, nn.Module]:
+    """Lab 4's reference generator and critic for ``cfg`` ('conv' or 'fc' each), seeded by
+    ``cfg.seed``, with PyTorch's default initialisation (as the WGAN-GP paper's code)."""
+    from ..models import ConvCritic, ConvGenerator, FCCritic, FCGenerator
+
+    wgan_settings(cfg)  # checks the names
+    torch.manual_seed(cfg.seed)
+    gen = ConvGenerator(nz=cfg.nz, ngf=cfg.ngf) if cfg.gen == "conv" else FCGenerator(nz=cfg.nz, hidden=cfg.hidden)
+    critic = ConvCritic(ndf=cfg.ndf) if cfg.critic == "conv" else FCCritic(hidden=cfg.hidden)
+    return gen, critic
+
+
+def wgan_optimizers(
+    gen: nn.Module, critic: nn.Module, cfg: WGANConfig, device: torch.device, *, fused: bool | None = None
+) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    """The optimisers of ``cfg``'s objective for G and the critic: Adam (the measured fastest
+    kernel, see ``speed.adam``) or RMSprop, with its learning rate and betas."""
+    s = wgan_settings(cfg)
+    if s["optimizer"] == "rmsprop":
+        return torch.optim.RMSprop(gen.parameters(), lr=s["lr"]), torch.optim.RMSprop(critic.parameters(), lr=s["lr"])
+    kw = dict(lr=s["lr"], betas=s["betas"], device=device, fused=fused)
+    return speed.adam(gen.parameters(), **kw), speed.adam(critic.parameters(), **kw)
+
+
+def train_wgan(
+    gen: nn.Module,
+    critic: nn.Module,
+    data: Tensor,
+    cfg: WGANConfig,
+    *,
+    step: Callable[..., Mapping[str, Tensor]] = wgan_step,
+    step_kwargs: Mapping[str, object] | None = None,
+    device: torch.device | str | None = None,
+    evaluators: Mapping[str, Callable[[nn.Module], float]] | None = None,
+    callbacks: Sequence[Callable[[int, History], None]] = (),
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int = 1000,
+    resume: bool = True,
+    progress: bool | None = None,
+    n_samples: int = 64,
+    channels_last: bool | None = None,
+    fused: bool | None = None,
+    amp: bool = False,
+    compile: bool | str = False,
+) -> History:
+    """Lab 4: train ``gen`` against ``critic`` on ``data`` for ``cfg.iters`` generator updates.
+
+    data: (N, 1, 28, 28) in [-1, 1]. ``step(gen, critic, opt_g, opt_c, next_real, next_z,
+    n_critic=..., clip_value=..., gp_lambda=..., **step_kwargs)`` does one iteration (the
+    reference: ``updates.wgan_step``) and returns its named losses; ``next_real()`` draws a fresh
+    real batch (B, 1, 28, 28), ``next_z()`` fresh noise (B, nz), both from the run's seeded
+    batch source. The objective (``cfg.objective``) sets the losses, n_critic, the constraint
+    and the optimisers (``config.wgan_settings``); for 'gan' the reference step gets the BCE
+    losses. The reference penalty draws its epsilons from the batch source too (a run is
+    reproducible and resumable). ``evaluators`` map a metric name to ``f(gen)``. A step with
+    the gradient penalty takes a double backward, which ``compile`` cannot: it is refused.
+    """
+    s = wgan_settings(cfg)
+    device, nets, data, fixed_z = _prepare(gen, critic, data, cfg, device, channels_last, n_samples)
+    mode = speed.compile_mode(compile) if compile else False
+    opt_g, opt_c = wgan_optimizers(gen, critic, cfg, device, fused=fused)
+    batches = BatchSource({"real": data}, cfg.batch_size, seed=cfg.seed, device=device)
+    extra = dict(step_kwargs or {})
+    if step is wgan_step:
+        if cfg.objective == "gan":
+            extra.setdefault("critic_loss_fn", losses.bce_d_loss)
+            extra.setdefault("g_loss_fn", losses.bce_g_loss)
+        extra.setdefault("penalty_fn", functools.partial(losses.gradient_penalty, generator=batches.generator))
+
+    def lab4_step(nets: nn.ModuleDict, opts, batches: BatchSource) -> Mapping[str, Tensor]:
+        return step(
+            nets["gen"], nets["disc"], opts["gen"], opts["disc"],
+            lambda: batches.next()["real"], lambda: batches.randn(cfg.batch_size, cfg.nz),
+            n_critic=s["n_critic"], clip_value=s["clip_value"], gp_lambda=s["gp_lambda"], **extra,
+        )  # fmt: skip
+
+    lab4_step.double_backward = s["gp_lambda"] > 0
+    return fit(
+        nets, {"gen": opt_g, "disc": opt_c}, batches, lab4_step, cfg,
+        sample=lambda nets: nets["gen"](fixed_z),
+        evaluators={name: (lambda nets, fn=fn: fn(nets["gen"])) for name, fn in (evaluators or {}).items()},
+        callbacks=callbacks, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
+        progress=progress, amp=amp, compile=mode,
     )  # fmt: skip

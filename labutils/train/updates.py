@@ -155,3 +155,63 @@ def cyclegan_step(
         "D_X": loss_dx.detach(),
         "D_Y": loss_dy.detach(),
     }
+
+
+# ---------------------------------------------------------------------------- Lab 4: WGAN
+
+
+@torch.no_grad()
+def clip_weights_(model: nn.Module, clip_value: float) -> None:
+    """Clamp every parameter of ``model`` into [-clip_value, clip_value], in place (WGAN).
+
+    Clipping keeps the critic's weights in a compact set, so f is K-Lipschitz for some K: the
+    WGAN paper's crude way to bound the critic (it calls it "a clearly terrible way").
+    """
+    if not clip_value > 0:
+        raise ValueError(f"clip_value must be positive, got {clip_value}")
+    for p in model.parameters():
+        p.clamp_(-clip_value, clip_value)
+
+
+def wgan_step(
+    gen: nn.Module,
+    critic: nn.Module,
+    opt_g: torch.optim.Optimizer,
+    opt_c: torch.optim.Optimizer,
+    next_real: Callable[[], Tensor],
+    next_z: Callable[[], Tensor],
+    *,
+    n_critic: int = 5,
+    clip_value: float | None = None,
+    gp_lambda: float = 0.0,
+    critic_loss_fn: LossD = losses.wasserstein_critic_loss,
+    g_loss_fn: LossG = losses.wasserstein_g_loss,
+    penalty_fn: Callable[..., Tensor] = losses.gradient_penalty,
+) -> dict[str, Tensor]:
+    """One WGAN iteration: ``n_critic`` critic updates, each on a fresh real batch
+    (``next_real()``, (B, C, H, W)) and fresh fakes G(``next_z()``) (detached), then one
+    generator update on fresh fakes with the critic frozen.
+
+    Each critic update minimises ``critic_loss(f(x), f(G(z)))`` plus, when ``gp_lambda > 0``,
+    ``penalty_fn(f, x, G(z), gp_lambda=gp_lambda)``; with ``clip_value`` the critic's weights
+    are clipped after each of its steps. With the BCE losses, ``n_critic=1`` and neither
+    constraint it is the vanilla GAN iteration. Returns the detached losses: ``critic`` (the
+    last critic update's, penalty included), ``G``, ``W`` (mean f(x) - mean f(G(z)) of the last
+    critic update, the critic's estimate of the distance) and ``GP`` (the last penalty; 0 off).
+    """
+    if n_critic < 1:
+        raise ValueError(f"n_critic must be at least 1, got {n_critic}")
+    for _ in range(n_critic):
+        real = next_real()
+        with torch.no_grad():
+            fake = gen(next_z())
+        real_scores, fake_scores = critic(real), critic(fake)
+        loss = critic_loss_fn(real_scores, fake_scores)
+        gp = penalty_fn(critic, real, fake, gp_lambda=gp_lambda) if gp_lambda > 0 else None
+        c_loss = _update(opt_c, loss if gp is None else loss + gp)
+        if clip_value is not None:
+            clip_weights_(critic, clip_value)
+    with frozen(critic):
+        g_loss = _update(opt_g, g_loss_fn(critic(gen(next_z()))))
+    w = (real_scores.mean() - fake_scores.mean()).detach()
+    return {"critic": c_loss, "G": g_loss, "W": w, "GP": gp.detach() if gp is not None else torch.zeros_like(w)}
