@@ -75,10 +75,13 @@ def table(result: dict) -> str:
             seconds = r["seconds_for_5000"]
             time = f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.1f} s"
             ratio = f"{row['ratio']:.2f}x" if key == "labutils" else ""
+            if r["gflop_per_it"] is None:  # not counted (WGAN-GP: FlopCounterMode cannot follow autograd.grad)
+                flops = "n/a | n/a | n/a"
+            else:
+                flops = f"{r['gflop_per_it']:.2f} | {r['gflop_per_s']:.0f} | {100 * r['fraction_of_matmul']:.0f}%"
             lines.append(
                 f"| {model} | {row['batch_size']} | {label} | {r['it_per_s']:.1f} ({lo:.1f}-{hi:.1f}) "
-                f"| {r['ms_per_it']:.1f} | {r['gflop_per_it']:.2f} | {r['gflop_per_s']:.0f} "
-                f"| {100 * r['fraction_of_matmul']:.0f}% | {time} | {ratio} |"
+                f"| {r['ms_per_it']:.1f} | {flops} | {time} | {ratio} |"
             )
     return "\n".join(lines)
 

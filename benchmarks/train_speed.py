@@ -46,7 +46,8 @@ The Lab 4 WGAN-GP (``config.WGANConfig``'s convolutional networks on the MNIST d
 the classic path reads the digits as PNGs through a DataLoader, a fresh batch for each critic
 update, and calls ``.item()`` on its losses every iteration; labutils' path is
 ``train.train_wgan``. Both run ``train.wgan_step``. Its rows are not compiled (the penalty's
-double backward cannot be).
+double backward cannot be), and their FLOPs are not counted (``FlopCounterMode`` fails on the
+penalty's ``torch.autograd.grad``): n/a in the table.
 
 Writes JSON to ``--out`` (default ``benchmarks/results/<device>.json``).
 """
@@ -414,10 +415,9 @@ class WGANBaseline:
         sync(self.device)
         return time.perf_counter() - t
 
-    def flops(self) -> int:
-        with FlopCounterMode(display=False) as counter:
-            self.step()
-        return counter.get_total_flops()
+    def flops(self) -> None:
+        """Not counted: FlopCounterMode cannot follow the penalty's torch.autograd.grad."""
+        return None
 
 
 class WGANLabutils:
@@ -439,15 +439,9 @@ class WGANLabutils:
         sync(self.device)
         return time.perf_counter() - t
 
-    def flops(self) -> int:
-        opt_g, opt_c = train.wgan_optimizers(self.gen, self.critic, self.cfg, self.device)
-        x = self.digits[: self.cfg.batch_size].to(self.device)
-        s = config.wgan_settings(self.cfg)
-        with FlopCounterMode(display=False) as counter:
-            train.wgan_step(self.gen.to(self.device), self.critic.to(self.device), opt_g, opt_c, lambda: x,
-                            lambda: torch.randn(self.cfg.batch_size, self.cfg.nz, device=self.device),
-                            n_critic=s["n_critic"], gp_lambda=s["gp_lambda"])
-        return counter.get_total_flops()
+    def flops(self) -> None:
+        """Not counted (see ``WGANBaseline.flops``)."""
+        return None
 
 
 # ---------------------------------------------------------------------------- measuring
@@ -500,14 +494,15 @@ def summarise(timing: dict, peak: float) -> dict:
     for name, seconds in timing["seconds"].items():
         per_round = [n / s for n, s in zip(timing["rounds"], seconds)]
         its = statistics.median(per_round)
-        gflop = timing["flop"][name] / 1e9
+        flop = timing["flop"][name]  # None where it could not be counted (WGAN-GP)
+        gflop = flop / 1e9 if flop is not None else None
         result[name] = {
             "it_per_s": its,
             "it_per_s_rounds": per_round,
             "ms_per_it": 1000 / its,
             "gflop_per_it": gflop,
-            "gflop_per_s": gflop * its,
-            "fraction_of_matmul": gflop * its / peak,
+            "gflop_per_s": gflop * its if gflop is not None else None,
+            "fraction_of_matmul": gflop * its / peak if gflop is not None else None,
             "seconds_for_5000": REFERENCE_ITERS / its,
         }
     result["ratio"] = result["labutils"]["it_per_s"] / result["baseline"]["it_per_s"]
@@ -523,10 +518,14 @@ def table(results: list[dict]) -> list[str]:
         for name in ("baseline", "labutils"):
             r = result[name]
             lo, hi = min(r["it_per_s_rounds"]), max(r["it_per_s_rounds"])
+            counted = r["gflop_per_it"] is not None
+            flops = (
+                f"{r['gflop_per_it']:8.2f}  {r['gflop_per_s']:7.1f}  {100 * r['fraction_of_matmul']:6.0f}%"
+                if counted else f"{'n/a':>8}  {'n/a':>7}  {'n/a':>7}"
+            )  # fmt: skip
             lines.append(
                 f"{result['model']:<8}  {result['batch_size']:>5}  {name:<8}  {r['it_per_s']:6.1f} ({lo:5.1f}-{hi:5.1f})  "
-                f"{r['ms_per_it']:6.1f}  {r['gflop_per_it']:8.2f}  {r['gflop_per_s']:7.1f}  "
-                f"{100 * r['fraction_of_matmul']:6.0f}%  {r['seconds_for_5000'] / 60:5.1f} min"
+                f"{r['ms_per_it']:6.1f}  {flops}  {r['seconds_for_5000'] / 60:5.1f} min"
             )
         lines.append(f"{'':>15}  labutils / baseline: {result['ratio']:.2f}x")
     return lines

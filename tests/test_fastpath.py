@@ -206,12 +206,16 @@ def test_benchmark_runs(tmp_path):
     out = tmp_path / "cpu.json"
     bench.main(
         ["--device", "cpu", "--iters", "2", "--warmup", "1", "--rounds", "1", "--batch-sizes", "8",
-         "--images", "64", "--matmul-size", "256", "--cyclegan-batch-sizes", "4", "--out", str(out)]
+         "--images", "64", "--matmul-size", "256", "--cyclegan-batch-sizes", "4", "--wgan-batch-sizes", "4",
+         "--out", str(out)]
     )  # fmt: skip
     result = json.loads(out.read_text())
     assert result["device"] == "cpu" and result["threads"] == torch.get_num_threads()
-    row, cyc = result["configs"]
+    row, cyc, wgan = result["configs"]
     assert (row["model"], row["batch_size"], cyc["model"], cyc["batch_size"]) == ("dcgan", 8, "cyclegan", 4)
+    assert (wgan["model"], wgan["batch_size"]) == ("wgan-gp", 4)
+    for path in ("baseline", "labutils"):
+        assert wgan[path]["it_per_s"] > 0 and wgan[path]["gflop_per_it"] is None  # not countable
     for path in ("baseline", "labutils"):
         for r in (row, cyc):
             assert r[path]["it_per_s"] > 0 and r[path]["gflop_per_it"] > 0
@@ -222,6 +226,8 @@ def test_benchmark_runs(tmp_path):
     assert "`cpu.json`: cpu" in text and "2 timed iterations per path in 1 alternating rounds" in text
     labutils_row = next(line for line in text.splitlines() if line.startswith("| DCGAN (Lab 1) | 8 | labutils"))
     assert any(line.startswith("| CycleGAN (Lab 3) | 4 | classic course code") for line in text.splitlines())
+    wgan_row = next(line for line in text.splitlines() if line.startswith("| WGAN-GP (Lab 4) | 4 | labutils"))
+    assert "| n/a | n/a | n/a |" in wgan_row
     assert f"| {row['labutils']['it_per_s']:.1f} (" in labutils_row
     assert labutils_row.endswith(f"| {row['ratio']:.2f}x |")
     assert tables.result_files("cuda", tmp_path) == []

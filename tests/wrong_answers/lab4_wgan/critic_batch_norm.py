@@ -1,0 +1,16 @@
+# cell: critic_solution
+# DCGAN's batch norm kept in the critic (the second conv loses its bias to it)
+class Critic(nn.Module):
+    def __init__(self, ndf: int = 32):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, ndf, 4, 2, 1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf, 2 * ndf, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(2 * ndf),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * ndf, 1, 7, 1, 0),
+        )
+
+    def forward(self, x):
+        return self.net(x).flatten()
