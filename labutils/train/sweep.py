@@ -120,7 +120,7 @@ class Sweep:
         """A Markdown table: one row per label, ``mean ± sd`` of each score over the row's runs.
 
         rows: label -> run names (e.g. the seeds of one config); columns: score key -> header;
-        ``digits``: decimals, one for all or per key. A NaN score shows as "n/a" only if every
+        ``digits``: decimals, one for all or per key. A row of one run shows its value alone. A NaN score shows as "n/a" only if every
         run of the row has it, otherwise the mean is over the others and says so.
         """
         head = f"| {first} | runs | " + " | ".join(columns.values()) + " |"
@@ -131,7 +131,12 @@ class Sweep:
                 d = digits[key] if isinstance(digits, Mapping) else digits
                 values = [v for v in self.values(names, key) if not math.isnan(v)]
                 missing = len(names) - len(values)
-                cell = mean_sd(values, d) if values else "n/a"
+                if not values:
+                    cell = "n/a"
+                elif len(values) == 1:  # one run: its value, no spread
+                    cell = f"{values[0]:.{d}f}"
+                else:
+                    cell = mean_sd(values, d)
                 cells.append(cell + (f" ({missing} NaN)" if values and missing else ""))
             lines.append(f"| {label} | {len(names)} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
