@@ -291,7 +291,7 @@ class WGANConfig(RunConfig):
     objective: str = "wgan-gp"
     """'gan' (BCE, non-saturating G), 'wgan' (weight clipping) or 'wgan-gp' (gradient penalty)."""
     gen: str = "conv"
-    """Generator: 'conv' (``models.ConvGenerator``) or 'fc' (``models.FCGenerator``)."""
+    """The generator, 'conv' (``models.ConvGenerator``) or 'fc' (``models.FCGenerator``)."""
     critic: str = "conv"
     """Critic (or discriminator, for 'gan'): 'conv' (``models.ConvCritic``) or 'fc' (``models.FCCritic``)."""
     nz: int = 64
@@ -307,9 +307,9 @@ class WGANConfig(RunConfig):
     n_critic: int | None = None
     """Critic updates per generator update (None: 5 for the WGANs, 1 for the GAN)."""
     clip_value: float = 0.01
-    """WGAN: every critic weight is clipped into [-clip_value, clip_value] after its update."""
+    """With objective 'wgan', every critic weight is clipped into [-clip_value, clip_value] after its update."""
     gp_lambda: float = 10.0
-    """WGAN-GP: weight of the gradient penalty."""
+    """With objective 'wgan-gp', the weight of the gradient penalty."""
     lr: float | None = None
     """Learning rate of both networks (None: the objective's, see ``OBJECTIVES``)."""
     betas: tuple[float, float] | None = None
@@ -335,3 +335,34 @@ def wgan_settings(cfg: WGANConfig) -> dict[str, Any]:
     out["clip_value"] = cfg.clip_value if cfg.objective == "wgan" else None
     out["gp_lambda"] = cfg.gp_lambda if cfg.objective == "wgan-gp" else 0.0
     return out
+
+
+@dataclass(frozen=True)
+class CGANConfig(RunConfig):
+    """Lab 5 hyperparameters: a conditional DCGAN on the bundled MNIST digits with their labels.
+
+    The networks and optimisers are Lab 2's baseline with the label added at the input of each
+    network (``models.conditional``), so a conditional and an unconditional run of one budget
+    compare like for like.
+    """
+
+    batch_size: int = 32
+    """Examples per batch (Lab 2's)."""
+    lr_d: float = 2e-4
+    """Adam learning rate of the discriminator."""
+    lr_g: float = 5e-4
+    """Adam learning rate of the generator."""
+    betas: tuple[float, float] = (0.5, 0.999)
+    """Adam betas of both networks."""
+    nz: int = 100
+    """Latent size: z has shape (B, nz)."""
+    ngf: int = 32
+    """Generator width (channels of its last hidden layer)."""
+    ndf: int = 32
+    """Discriminator width (channels of its first layer)."""
+    n_classes: int = 10
+    """Classes of the labels (one-hot vectors of this length)."""
+    loss: str = "bce"
+    """Loss family (``losses.get``): 'bce' (non-saturating G), 'minimax' or 'lsgan'."""
+    condition_d: bool = True
+    """Whether the discriminator sees the label (False: Lab 2's discriminator, images only)."""

@@ -1,11 +1,14 @@
 """Reference models. Discriminators return logits; constructors take keyword arguments."""
 
+from .conditional import ConditionalDiscriminator, ConditionalGenerator
 from .cyclegan import CycleGenerator, PatchDiscriminator, ResidualBlock
 from .dcgan import DCDiscriminator, DCGenerator, dcgan_init
 from .mnist import MNISTDiscriminator, MNISTGenerator
 from .wgan import ConvCritic, ConvGenerator, FCCritic, FCGenerator
 
 __all__ = [
+    "ConditionalDiscriminator",
+    "ConditionalGenerator",
     "ConvCritic",
     "ConvGenerator",
     "FCCritic",

@@ -17,6 +17,7 @@ from .. import augment as augment_lib
 from .. import data as data_lib
 from .. import losses
 from ..config import (
+    CGANConfig,
     CycleGANConfig,
     DCGANConfig,
     MNISTGANConfig,
@@ -27,7 +28,7 @@ from ..config import (
 from . import speed
 from .batches import BatchSource
 from .loop import History, fit
-from .updates import LossD, LossG, cyclegan_step, gan_step, parameters, wgan_step
+from .updates import LossD, LossG, cgan_step, cyclegan_step, gan_step, parameters, wgan_step
 
 
 class _AugmentedDisc(nn.Module):
@@ -320,6 +321,98 @@ def train_wgan(
     return fit(
         nets, {"gen": opt_g, "disc": opt_c}, batches, lab4_step, cfg,
         sample=lambda nets: nets["gen"](fixed_z),
+        evaluators={name: (lambda nets, fn=fn: fn(nets["gen"])) for name, fn in (evaluators or {}).items()},
+        callbacks=callbacks, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
+        progress=progress, amp=amp, compile=mode,
+    )  # fmt: skip
+
+
+def cgan_models(cfg: CGANConfig) -> tuple[nn.Module, nn.Module]:
+    """Lab 5's reference conditional generator and discriminator for ``cfg``, seeded by
+    ``cfg.seed`` and DCGAN-initialised; with ``cfg.condition_d`` False the discriminator is Lab
+    2's unconditional one (it sees the images only)."""
+    from ..models import (
+        ConditionalDiscriminator,
+        ConditionalGenerator,
+        MNISTDiscriminator,
+        dcgan_init,
+    )
+
+    torch.manual_seed(cfg.seed)
+    gen = ConditionalGenerator(nz=cfg.nz, ngf=cfg.ngf, n_classes=cfg.n_classes)
+    disc = ConditionalDiscriminator(ndf=cfg.ndf, n_classes=cfg.n_classes) if cfg.condition_d else MNISTDiscriminator(ndf=cfg.ndf)
+    return gen.apply(dcgan_init), disc.apply(dcgan_init)
+
+
+def class_grid_inputs(cfg: CGANConfig, per_class: int = 8) -> tuple[Tensor, Tensor]:
+    """(z, y) for a class grid: one row per class, the same ``per_class`` noise vectors in every
+    row (seeded by ``cfg.seed``): z (n_classes * per_class, nz), y one-hot, row-major."""
+    from ..models.conditional import one_hot
+
+    z = torch.randn(per_class, cfg.nz, generator=torch.Generator().manual_seed(cfg.seed + 1))
+    labels = torch.arange(cfg.n_classes).repeat_interleave(per_class)
+    return z.repeat(cfg.n_classes, 1), one_hot(labels, cfg.n_classes)
+
+
+def train_cgan(
+    gen: nn.Module,
+    disc: nn.Module,
+    data: Tensor,
+    labels: Tensor,
+    cfg: CGANConfig,
+    *,
+    step: Callable[..., tuple[Tensor, Tensor]] = cgan_step,
+    d_loss_fn: LossD | None = None,
+    g_loss_fn: LossG | None = None,
+    device: torch.device | str | None = None,
+    evaluators: Mapping[str, Callable[[nn.Module], float]] | None = None,
+    callbacks: Sequence[Callable[[int, History], None]] = (),
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int = 1000,
+    resume: bool = True,
+    progress: bool | None = None,
+    per_class: int = 8,
+    channels_last: bool | None = None,
+    fused: bool | None = None,
+    amp: bool = False,
+    compile: bool | str = False,
+) -> History:
+    """Lab 5: train a conditional ``gen`` against ``disc`` on ``data`` with its class ``labels``.
+
+    data: (N, 1, 28, 28) in [-1, 1]; labels: (N,) class indices. Each batch draws images with
+    their labels (paired); the labels the generator is asked for are drawn uniformly over the
+    classes from the run's seeded source. ``step(gen, disc, opt_g, opt_d, real, y_real, z,
+    y_fake, d_loss_fn, g_loss_fn, condition_d=cfg.condition_d)`` does one iteration and returns
+    (d_loss, g_loss), recorded as "D" and "G"; labels reach it one-hot. The sample grid is
+    ``class_grid_inputs``: one row per class, the same noise in every row. ``evaluators`` map a
+    metric name to ``f(gen)``. The rest is ``loop.fit``'s.
+    """
+    from ..models.conditional import one_hot
+
+    if not isinstance(labels, Tensor) or labels.dim() != 1 or len(labels) != len(data):
+        raise ValueError(f"labels must be a (N,) tensor of class indices with one per image ({len(data)}), got {tuple(getattr(labels, 'shape', ()))}")
+    device, nets, data, _ = _prepare(gen, disc, data, cfg, device, channels_last, 1)
+    labels = labels.to(device, torch.long)
+    one_hot(labels, cfg.n_classes)  # checks the range
+    mode = speed.compile_mode(compile) if compile else False
+    if d_loss_fn is None or g_loss_fn is None:
+        default_d, default_g = losses.get(cfg.loss)
+        d_loss_fn, g_loss_fn = d_loss_fn or default_d, g_loss_fn or default_g
+    opt_g, opt_d = make_optimizers(gen, disc, cfg, device, fused=fused)
+    batches = BatchSource({"real": data, "label": labels}, cfg.batch_size, noise={"z": cfg.nz}, seed=cfg.seed, device=device)
+    grid_z, grid_y = (t.to(device) for t in class_grid_inputs(cfg, per_class))
+
+    def lab5_step(nets: nn.ModuleDict, opts, batches: BatchSource) -> dict[str, Tensor]:
+        b = batches.next()  # real (B, 1, 28, 28), label (B,), z (B, nz)
+        y_fake = one_hot(batches.randint(cfg.n_classes, cfg.batch_size), cfg.n_classes)  # uniform over classes
+        y_real = torch.nn.functional.one_hot(b["label"], cfg.n_classes).float()
+        d_loss, g_loss = step(nets["gen"], nets["disc"], opts["gen"], opts["disc"], b["real"], y_real, b["z"], y_fake,
+                              d_loss_fn, g_loss_fn, condition_d=cfg.condition_d)  # fmt: skip
+        return {"D": d_loss, "G": g_loss}
+
+    return fit(
+        nets, {"gen": opt_g, "disc": opt_d}, batches, lab5_step, cfg,
+        sample=lambda nets: nets["gen"](grid_z, grid_y),
         evaluators={name: (lambda nets, fn=fn: fn(nets["gen"])) for name, fn in (evaluators or {}).items()},
         callbacks=callbacks, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
         progress=progress, amp=amp, compile=mode,

@@ -215,3 +215,38 @@ def wgan_step(
         g_loss = _update(opt_g, g_loss_fn(critic(gen(next_z()))))
     w = (real_scores.mean() - fake_scores.mean()).detach()
     return {"critic": c_loss, "G": g_loss, "W": w, "GP": gp.detach() if gp is not None else torch.zeros_like(w)}
+
+
+# ---------------------------------------------------------------------------- Lab 5: conditional GAN
+
+
+def cgan_step(
+    gen: nn.Module,
+    disc: nn.Module,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    real: Tensor,
+    y_real: Tensor,
+    z: Tensor,
+    y_fake: Tensor,
+    d_loss_fn: LossD = losses.bce_d_loss,
+    g_loss_fn: LossG = losses.bce_g_loss,
+    *,
+    condition_d: bool = True,
+) -> tuple[Tensor, Tensor]:
+    """One conditional GAN iteration: fakes G(z, y_fake), a D update on (real, y_real) and the
+    detached (fake, y_fake), then a G update against the updated D with D frozen.
+
+    real: (B, 1, 28, 28) with its own one-hot labels y_real (B, n_classes); z: (B, nz) and the
+    labels the generator is asked for, y_fake (B, n_classes). ``condition_d=False`` gives D the
+    images only (``disc(x)``): the Lab 5 variant without y in D. Returns (d_loss, g_loss), detached.
+    """
+    fake = gen(z, y_fake)  # (B, 1, 28, 28); one G forward serves both updates
+
+    def score(x: Tensor, y: Tensor) -> Tensor:
+        return disc(x, y) if condition_d else disc(x)
+
+    d_loss = _update(opt_d, d_loss_fn(score(real, y_real), score(fake.detach(), y_fake)))
+    with frozen(disc):
+        g_loss = _update(opt_g, g_loss_fn(score(fake, y_fake)))
+    return d_loss, g_loss
