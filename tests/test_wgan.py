@@ -101,20 +101,20 @@ def test_wasserstein_losses_by_hand():
 
 def test_penalty_of_a_unit_linear_critic_is_zero():
     real, fake = digits(16, 1).double(), digits(16, 2).double()
-    assert float(losses.gradient_penalty(Linear(unit()), real, fake)) == pytest.approx(0.0, abs=1e-12)
+    assert float(losses.gradient_penalty(Linear(unit()), real, fake).detach()) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_penalty_of_a_constant_critic_is_lambda():
     critic = Linear(torch.zeros(784, dtype=torch.float64))
     real, fake = digits(8, 1).double(), digits(8, 2).double()
-    assert float(losses.gradient_penalty(critic, real, fake, gp_lambda=LAMBDA)) == pytest.approx(LAMBDA)
-    assert float(losses.gradient_penalty(critic, real, fake, gp_lambda=2.5)) == pytest.approx(2.5)
+    assert float(losses.gradient_penalty(critic, real, fake, gp_lambda=LAMBDA).detach()) == pytest.approx(LAMBDA)
+    assert float(losses.gradient_penalty(critic, real, fake, gp_lambda=2.5).detach()) == pytest.approx(2.5)
 
 
 @pytest.mark.parametrize("scale", [0.25, 3.0])
 def test_penalty_of_a_scaled_linear_critic(scale):
     real, fake = digits(8, 1).double(), digits(8, 2).double()
-    got = float(losses.gradient_penalty(Linear(scale * unit(3)), real, fake, gp_lambda=LAMBDA))
+    got = float(losses.gradient_penalty(Linear(scale * unit(3)), real, fake, gp_lambda=LAMBDA).detach())
     assert got == pytest.approx(LAMBDA * (scale - 1) ** 2, rel=1e-9)
 
 
@@ -178,7 +178,7 @@ def test_penalty_through_the_conv_critic_on_the_cpu_matches_finite_differences()
     def pen(weight_shift):
         with torch.no_grad():
             critic.net[0].weight[0, 0, 0, 0] += weight_shift
-        out = float(losses.gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(1)))
+        out = float(losses.gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(1)).detach())
         with torch.no_grad():
             critic.net[0].weight[0, 0, 0, 0] -= weight_shift
         return out
@@ -198,8 +198,8 @@ def test_clipping_puts_every_critic_weight_inside_the_box():
         for p in critic.parameters():
             p.mul_(50)
     train.clip_weights_(critic, 0.01)
-    assert all(float(p.abs().max()) <= 0.01 for p in critic.parameters())
-    assert any(float(p.abs().max()) == pytest.approx(0.01) for p in critic.parameters())
+    assert all(float(p.detach().abs().max()) <= 0.01 for p in critic.parameters())
+    assert any(float(p.detach().abs().max()) == pytest.approx(0.01) for p in critic.parameters())
     with pytest.raises(ValueError, match="positive"):
         train.clip_weights_(critic, 0.0)
 
@@ -238,7 +238,7 @@ def test_step_updates_the_critic_n_times_on_fresh_batches_then_the_generator_onc
     assert len(calls["real"]) == n_critic and calls["z"] == n_critic + 1
     assert set(out) == {"critic", "G", "W", "GP"}
     if "clip_value" in constraint:
-        assert all(float(p.abs().max()) <= 0.01 for p in critic.parameters())
+        assert all(float(p.detach().abs().max()) <= 0.01 for p in critic.parameters())
         assert float(out["GP"]) == 0.0
     else:
         assert float(out["GP"]) > 0
@@ -279,7 +279,7 @@ def test_each_objective_trains_through_the_one_loop(objective, one_thread):
     assert (max(history.losses["GP"]) > 0) == (objective == "wgan-gp")
     assert s["n_critic"] == (1 if objective == "gan" else 5)
     if objective == "wgan":
-        assert all(float(p.abs().max()) <= cfg.clip_value for p in critic.parameters())
+        assert all(float(p.detach().abs().max()) <= cfg.clip_value for p in critic.parameters())
     # metrics over wall time: one clock reading per evaluation, increasing, within the run's time
     assert [it for it, _ in history.clock] == [it for it, _ in history.metrics["mean"]] == [2, 4]
     seconds = [t for _, t in history.clock]
@@ -323,4 +323,4 @@ def test_compile_is_refused_with_the_penalty_and_works_with_clipping(one_thread)
     gen, critic = train.wgan_models(cfg)
     history = train.train_wgan(gen, critic, digits(32), cfg, device="cpu", progress=False, compile=True)
     assert all(math.isfinite(v) for v in history.losses["critic"])
-    assert all(float(p.abs().max()) <= cfg.clip_value for p in critic.parameters())
+    assert all(float(p.detach().abs().max()) <= cfg.clip_value for p in critic.parameters())
