@@ -377,32 +377,31 @@ def fit(
             pending.add(it, out)  # stacked on the device, read in flush()
 
             last = it == cfg.iters
-            overhead = (
-                (sample is not None and (it % cfg.sample_every == 0 or last))
-                or (evaluators and (it % cfg.eval_every == 0 or last))
-                or it % cfg.log_every == 0 or last
-                or (checkpoint is not None and it % checkpoint_every == 0)
-            )  # fmt: skip
+            log = it % cfg.log_every == 0 or last
+            take_sample = sample is not None and (it % cfg.sample_every == 0 or last)
+            evaluate = bool(evaluators) and (it % cfg.eval_every == 0 or last)
+            save_now = checkpoint is not None and (it % checkpoint_every == 0 or last)
+            overhead = log or take_sample or evaluate or save_now
             if overhead:
                 steps_done()
-            if it % cfg.log_every == 0 or last:
+            if log:
                 n = len(pending.pending)
                 flush(it)
                 bar.update(n)
                 bar.set_postfix({k: f"{v[-1]:.3f}" for k, v in history.losses.items()})
-            if sample is not None and (it % cfg.sample_every == 0 or last):
+            if take_sample:
                 with evaluating(nets):
                     history.samples[it] = sample(nets).float().cpu()
-            if evaluators and (it % cfg.eval_every == 0 or last):
+            if evaluate:
                 history.clock.append((it, history.train_seconds))
                 with evaluating(nets):
                     for name, fn in evaluators.items():
                         for key, value in _metric_values(name, fn(nets)).items():
                             history.metrics.setdefault(key, []).append((it, value))
-            if it % cfg.log_every == 0 or last:
+            if log:
                 for cb in callbacks:
                     cb(it, history)
-            if checkpoint is not None and (it % checkpoint_every == 0 or last):
+            if save_now:
                 tick()
                 save(it)
             if overhead:

@@ -67,6 +67,12 @@ def _prepare(gen, disc, data, cfg, device, channels_last, n_samples):
     return device, nets, data, fixed_z.to(device)
 
 
+def _loss_fns(cfg, d_loss_fn: LossD | None, g_loss_fn: LossG | None) -> tuple[LossD, LossG]:
+    """The given losses, each missing one taken from ``cfg.loss``'s family (``losses.get``)."""
+    default_d, default_g = losses.get(cfg.loss)
+    return d_loss_fn or default_d, g_loss_fn or default_g
+
+
 def train_gan(
     gen: nn.Module,
     disc: nn.Module,
@@ -104,9 +110,7 @@ def train_gan(
     """
     device, nets, data, fixed_z = _prepare(gen, disc, data, cfg, device, channels_last, n_samples)
     mode = speed.compile_mode(compile) if compile else False  # a wrong mode fails before anything moves
-    if d_loss_fn is None or g_loss_fn is None:
-        default_d, default_g = losses.get(cfg.loss)
-        d_loss_fn, g_loss_fn = d_loss_fn or default_d, g_loss_fn or default_g
+    d_loss_fn, g_loss_fn = _loss_fns(cfg, d_loss_fn, g_loss_fn)
     opt_g, opt_d = make_optimizers(gen, disc, cfg, device, fused=fused)
     aug_name = getattr(cfg, "augment", "basic")  # Lab 2's config has none: digits as they are
     aug = augment_lib.get(aug_name)
@@ -395,9 +399,7 @@ def train_cgan(
     labels = labels.to(device, torch.long)
     one_hot(labels, cfg.n_classes)  # checks the range
     mode = speed.compile_mode(compile) if compile else False
-    if d_loss_fn is None or g_loss_fn is None:
-        default_d, default_g = losses.get(cfg.loss)
-        d_loss_fn, g_loss_fn = d_loss_fn or default_d, g_loss_fn or default_g
+    d_loss_fn, g_loss_fn = _loss_fns(cfg, d_loss_fn, g_loss_fn)
     opt_g, opt_d = make_optimizers(gen, disc, cfg, device, fused=fused)
     batches = BatchSource({"real": data, "label": labels}, cfg.batch_size, noise={"z": cfg.nz}, seed=cfg.seed, device=device)
     grid_z, grid_y = (t.to(device) for t in class_grid_inputs(cfg, per_class))
