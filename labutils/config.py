@@ -48,6 +48,11 @@ BUDGETS: dict[str, dict[str, dict[str, Any]]] = {
         "quick": dict(iters=600, sample_every=100, eval_every=50, n_eval=1000, mismatch_seeds=1),
         "smoke": dict(iters=4, sample_every=2, eval_every=2, n_eval=64, mismatch_seeds=1),
     },
+    "lab5": {
+        "full": dict(iters=5000, sample_every=500, eval_every=250, n_eval=2000),
+        "quick": dict(iters=600, sample_every=150, eval_every=150, n_eval=1000),
+        "smoke": dict(iters=4, sample_every=2, eval_every=2, n_eval=60),
+    },
 }
 
 

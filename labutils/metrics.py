@@ -65,9 +65,12 @@ __all__ = [
     "class_accuracy",
     "default_features",
     "emoji_features",
+    "ink_mass",
     "mnist_classifier",
     "mode_coverage",
     "plausibility",
+    "slant",
+    "style_correlation",
     "translation_errors",
 ]
 
@@ -530,19 +533,74 @@ def _plausibility(probs: Tensor, threshold: float = 0.9) -> dict:
     return {"confidence": float(top.mean()), "plausible": float((top > threshold).double().mean())}
 
 
+def _check_labels(labels: Tensor, n: int) -> Tensor:
+    labels = torch.as_tensor(labels)
+    if labels.shape != (n,) or labels.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"labels must be B={n} integer classes, got {tuple(labels.shape)} {labels.dtype}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= DIGIT_CLASSES):
+        raise ValueError("labels must be digits 0..9")
+    return labels.cpu().long()
+
+
 def class_accuracy(images: Tensor, labels: Tensor, *, classifier: nn.Module | None = None) -> float:
     """Fraction of ``images`` (B, 1, 28, 28) that the classifier assigns to ``labels`` (B,).
 
     For a conditional generator (Lab 5): labels are the classes it was asked to draw. Real
     held-out digits score the classifier's accuracy (in MANIFEST.json).
     """
-    labels = torch.as_tensor(labels)
-    if labels.shape != (len(images),) or labels.dtype not in (torch.int64, torch.int32):
-        raise ValueError(f"labels must be B={len(images)} integer classes, got {tuple(labels.shape)} {labels.dtype}")
-    if len(labels) and (labels.min() < 0 or labels.max() >= DIGIT_CLASSES):
-        raise ValueError("labels must be digits 0..9")
+    labels = _check_labels(labels, len(images))
     predicted = _probabilities(images, classifier).argmax(1)
-    return float((predicted == labels.cpu().long()).double().mean())
+    return float((predicted == labels).double().mean())
+
+
+def _ink(images: Tensor) -> Tensor:
+    _check_digits(images)
+    return (images.detach().cpu().double()[:, 0] + 1) / 2  # (B, H, W): 0 background, 1 full stroke
+
+
+def ink_mass(images: Tensor) -> Tensor:
+    """Mean ink per pixel of each digit (B, 1, 28, 28) in [-1, 1]: (B,) in [0, 1] (thick strokes
+    and large digits score high)."""
+    return _ink(images).mean(dim=(1, 2))
+
+
+def slant(images: Tensor) -> Tensor:
+    """Slant of each digit (B, 1, 28, 28) from its ink's second moments: (B,), the horizontal
+    shift of the strokes per row going up (0 upright, > 0 leaning right, < 0 leaning left).
+
+    It is -cov(column, row) / var(row) over the pixels weighted by their ink (rows grow downward,
+    so a digit leaning right has its top to the right: negative covariance). A blank image gives 0.
+    """
+    ink = _ink(images)
+    h, w = ink.shape[1:]
+    rows = torch.arange(h, dtype=ink.dtype)[:, None].expand(h, w)
+    cols = torch.arange(w, dtype=ink.dtype)[None, :].expand(h, w)
+    mass = ink.sum(dim=(1, 2)).clamp_min(1e-12)
+    mr, mc = ((ink * rows).sum(dim=(1, 2)) / mass), ((ink * cols).sum(dim=(1, 2)) / mass)
+    dr, dc = rows - mr[:, None, None], cols - mc[:, None, None]
+    var_r = (ink * dr * dr).sum(dim=(1, 2)) / mass
+    cov = (ink * dr * dc).sum(dim=(1, 2)) / mass
+    return torch.where(var_r > 1e-12, -cov / var_r.clamp_min(1e-12), torch.zeros_like(cov))
+
+
+def style_correlation(values: Tensor) -> float:
+    """How much a style measure follows z across classes: ``values`` (n_z, n_classes) holds the
+    measure (``ink_mass``, ``slant``) of the digit drawn from noise i for class c. Returns the
+    mean, over every pair of classes, of the Pearson correlation across the n_z noise vectors.
+
+    Near 1: the same z gives the same style whatever the class; near 0: the style does not
+    follow z (e.g. the rows shuffled independently per class, the control).
+    """
+    values = torch.as_tensor(values, dtype=torch.float64)
+    if values.dim() != 2 or values.shape[0] < 3 or values.shape[1] < 2:
+        raise ValueError(f"values must be (n_z >= 3, n_classes >= 2), got {tuple(values.shape)}")
+    centred = values - values.mean(0)
+    norms = centred.norm(dim=0)
+    if bool((norms < 1e-12).any()):
+        raise ValueError("a class's values are constant across z: the correlation is undefined")
+    corr = (centred / norms).T @ (centred / norms)  # (n_classes, n_classes)
+    i, j = torch.triu_indices(len(corr), len(corr), offset=1)
+    return float(corr[i, j].mean())
 
 
 class DigitMetrics:
@@ -581,18 +639,41 @@ class DigitMetrics:
         self.fcd = FrechetDistance(reference.to(device), features=self.classifier.features, n=n, seed=seed, batch_size=500)
         self.n = n
 
-    def score(self, images: Tensor) -> dict[str, float]:
-        """``fcd``, ``covered``, ``kl``, ``confidence`` and ``plausible`` of ``images`` (B, 1, 28, 28)."""
+    def score(self, images: Tensor, labels: Tensor | None = None) -> dict[str, float]:
+        """``fcd``, ``covered``, ``kl``, ``confidence`` and ``plausible`` of ``images`` (B, 1, 28, 28);
+        with ``labels`` (B,), the classes the images were asked to be, also ``accuracy``
+        (``class_accuracy``)."""
         if len(images) < 2:
             raise ValueError("score at least 2 images")
-        feats, probs = _classify(images, self.classifier)  # one pass for all four metrics
+        if labels is not None:
+            labels = _check_labels(labels, len(images))
+        feats, probs = _classify(images, self.classifier)  # one pass for all the metrics
         coverage = _coverage(probs)
-        return {
+        scores = {
             "fcd": self.fcd.score_features(feats),
             "covered": float(coverage["covered"]),
             "kl": coverage["kl"],
             **_plausibility(probs),
         }
+        if labels is not None:
+            scores["accuracy"] = float((probs.argmax(1) == labels).double().mean())
+        return scores
+
+    def conditional_samples(self, gen: nn.Module) -> tuple[Tensor, Tensor]:
+        """``n`` samples of a conditional ``gen(z, y)`` (eval mode) and the classes asked for: the
+        fixed noise of ``samples``, class i % 10 for the i-th (equal shares); on the CPU."""
+        from .models.conditional import one_hot
+        from .train import sample  # here: train imports the data loaders, not the metrics
+
+        n_classes = getattr(gen, "n_classes", DIGIT_CLASSES)
+        z = torch.randn(self.n, gen.nz, generator=torch.Generator().manual_seed(self.fcd.seed))
+        labels = torch.arange(self.n) % n_classes
+        chunks = zip(z.split(self.fcd.batch_size), labels.split(self.fcd.batch_size))
+        return torch.cat([sample(gen, zc, one_hot(lc, n_classes)) for zc, lc in chunks]), labels
+
+    def conditional(self, gen: nn.Module) -> dict:
+        """``score`` of ``conditional_samples(gen)``: the four metrics and the class ``accuracy``."""
+        return self.score(*self.conditional_samples(gen))
 
     def samples(self, gen: nn.Module) -> Tensor:
         """``n`` samples of ``gen`` from the fixed noise, on the CPU (``FrechetDistance.samples``)."""

@@ -229,7 +229,8 @@ def test_budget_fields_and_profiles():
     assert config.BUDGET_FIELDS == ("iters", "sample_every", "eval_every", "n_eval")
     assert "lr" in config.identity_fields(config.DCGANConfig())
     assert "iters" not in config.identity_fields(config.DCGANConfig())
-    configs = {"lab1": config.DCGANConfig(), "lab2": config.MNISTGANConfig(), "lab3": config.CycleGANConfig(), "lab4": config.WGANConfig()}
+    configs = {"lab1": config.DCGANConfig(), "lab2": config.MNISTGANConfig(), "lab3": config.CycleGANConfig(), "lab4": config.WGANConfig(),
+               "lab5": config.CGANConfig()}
     assert set(config.BUDGETS) <= set(configs)
     for lab, profiles in config.BUDGETS.items():
         for name, budget in profiles.items():

@@ -1,6 +1,6 @@
 """Reference models. Discriminators return logits; constructors take keyword arguments."""
 
-from .conditional import ConditionalDiscriminator, ConditionalGenerator
+from .conditional import ConditionalDiscriminator, ConditionalGenerator, LabelBlind, one_hot
 from .cyclegan import CycleGenerator, PatchDiscriminator, ResidualBlock
 from .dcgan import DCDiscriminator, DCGenerator, dcgan_init
 from .mnist import MNISTDiscriminator, MNISTGenerator
@@ -19,6 +19,8 @@ __all__ = [
     "MNISTDiscriminator",
     "MNISTGenerator",
     "PatchDiscriminator",
+    "LabelBlind",
     "ResidualBlock",
     "dcgan_init",
+    "one_hot",
 ]

@@ -21,6 +21,9 @@ sees the image and its claimed class at every position.
 
 As in Labs 1 and 2 a conv followed by a BatchNorm has no bias; only the last layer of each has
 one. Both are Lab 2's networks with the label added at the input.
+
+``LabelBlind(disc)`` gives an unconditional discriminator the conditional signature
+``disc(x, y)`` and ignores y: the Lab 5 variant "without y in D", trained by the same step.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from torch import Tensor, nn
 
 from .mnist import MNIST_SHAPE
 
-__all__ = ["ConditionalDiscriminator", "ConditionalGenerator", "check_one_hot", "one_hot"]
+__all__ = ["ConditionalDiscriminator", "ConditionalGenerator", "LabelBlind", "check_one_hot", "one_hot"]
 
 
 def one_hot(labels: Tensor, n_classes: int = 10) -> Tensor:
@@ -109,3 +112,19 @@ class ConditionalDiscriminator(nn.Module):
         check_one_hot(y, x.shape[0], self.n_classes)
         maps = y.to(x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[2:])  # (B, n_classes, 28, 28)
         return self.net(torch.cat([x, maps], dim=1)).flatten()  # (B,)
+
+
+class LabelBlind(nn.Module):
+    """An unconditional discriminator called as ``disc(x, y)``: it checks y and never reads it.
+
+    Wraps e.g. Lab 2's ``MNISTDiscriminator`` so that the conditional step trains a generator
+    against a discriminator that cannot see the label (Lab 5, Question 3).
+    """
+
+    def __init__(self, disc: nn.Module, n_classes: int = 10) -> None:
+        super().__init__()
+        self.disc, self.n_classes = disc, n_classes
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        check_one_hot(y, x.shape[0], self.n_classes)
+        return self.disc(x)

@@ -117,15 +117,16 @@ def iters_per_second(history: History) -> float:
     return n / history.seconds if history.seconds > 0 else math.nan
 
 
-def sample(net: nn.Module, inputs: Tensor) -> Tensor:
-    """``net(inputs)`` in eval mode without gradients, on the net's device; returned on the CPU.
+def sample(net: nn.Module, inputs: Tensor, *more: Tensor) -> Tensor:
+    """``net(inputs, *more)`` in eval mode without gradients, on the net's device; returned on the CPU.
 
-    For a generator: ``sample(gen, z)`` or ``sample(g_xy, x)``. A net without parameters runs
-    on the inputs' device.
+    For a generator: ``sample(gen, z)``, ``sample(g_xy, x)`` or, conditional, ``sample(gen, z, y)``.
+    A net without parameters runs on the inputs' device.
     """
     p = next(net.parameters(), None)
+    device = p.device if p is not None else inputs.device
     with evaluating(net):
-        return net(inputs.to(p.device if p is not None else inputs.device)).float().cpu()
+        return net(inputs.to(device), *(t.to(device) for t in more)).float().cpu()
 
 
 @contextlib.contextmanager

@@ -334,18 +334,20 @@ def train_wgan(
 def cgan_models(cfg: CGANConfig) -> tuple[nn.Module, nn.Module]:
     """Lab 5's reference conditional generator and discriminator for ``cfg``, seeded by
     ``cfg.seed`` and DCGAN-initialised; with ``cfg.condition_d`` False the discriminator is Lab
-    2's unconditional one (it sees the images only)."""
+    2's unconditional one behind ``LabelBlind`` (called with y, it sees the images only)."""
     from ..models import (
         ConditionalDiscriminator,
         ConditionalGenerator,
+        LabelBlind,
         MNISTDiscriminator,
         dcgan_init,
     )
 
     torch.manual_seed(cfg.seed)
-    gen = ConditionalGenerator(nz=cfg.nz, ngf=cfg.ngf, n_classes=cfg.n_classes)
-    disc = ConditionalDiscriminator(ndf=cfg.ndf, n_classes=cfg.n_classes) if cfg.condition_d else MNISTDiscriminator(ndf=cfg.ndf)
-    return gen.apply(dcgan_init), disc.apply(dcgan_init)
+    gen = ConditionalGenerator(nz=cfg.nz, ngf=cfg.ngf, n_classes=cfg.n_classes).apply(dcgan_init)
+    if cfg.condition_d:
+        return gen, ConditionalDiscriminator(ndf=cfg.ndf, n_classes=cfg.n_classes).apply(dcgan_init)
+    return gen, LabelBlind(MNISTDiscriminator(ndf=cfg.ndf).apply(dcgan_init), cfg.n_classes)
 
 
 def class_grid_inputs(cfg: CGANConfig, per_class: int = 8) -> tuple[Tensor, Tensor]:
@@ -385,9 +387,10 @@ def train_cgan(
 
     data: (N, 1, 28, 28) in [-1, 1]; labels: (N,) class indices. Each batch draws images with
     their labels (paired); the labels the generator is asked for are drawn uniformly over the
-    classes from the run's seeded source. ``step(gen, disc, opt_g, opt_d, real, y_real, z,
-    y_fake, d_loss_fn, g_loss_fn, condition_d=cfg.condition_d)`` does one iteration and returns
-    (d_loss, g_loss), recorded as "D" and "G"; labels reach it one-hot. The sample grid is
+    classes from the run's seeded source. ``step(gen, disc, opt_g, opt_d, real, real_labels, z,
+    fake_labels, d_loss_fn, g_loss_fn, n_classes=...)`` does one iteration and returns
+    (d_loss, g_loss), recorded as "D" and "G"; labels reach it as class indices, and
+    ``n_classes=cfg.n_classes`` by keyword. The sample grid is
     ``class_grid_inputs``: one row per class, the same noise in every row. ``evaluators`` map a
     metric name to ``f(gen)``. The rest is ``loop.fit``'s.
     """
@@ -406,10 +409,9 @@ def train_cgan(
 
     def lab5_step(nets: nn.ModuleDict, opts, batches: BatchSource) -> dict[str, Tensor]:
         b = batches.next()  # real (B, 1, 28, 28), label (B,), z (B, nz)
-        y_fake = one_hot(batches.randint(cfg.n_classes, cfg.batch_size), cfg.n_classes)  # uniform over classes
-        y_real = torch.nn.functional.one_hot(b["label"], cfg.n_classes).float()
-        d_loss, g_loss = step(nets["gen"], nets["disc"], opts["gen"], opts["disc"], b["real"], y_real, b["z"], y_fake,
-                              d_loss_fn, g_loss_fn, condition_d=cfg.condition_d)  # fmt: skip
+        fake_labels = batches.randint(cfg.n_classes, cfg.batch_size)  # uniform over the classes
+        d_loss, g_loss = step(nets["gen"], nets["disc"], opts["gen"], opts["disc"], b["real"], b["label"], b["z"], fake_labels,
+                              d_loss_fn, g_loss_fn, n_classes=cfg.n_classes)  # fmt: skip
         return {"D": d_loss, "G": g_loss}
 
     return fit(

@@ -226,27 +226,27 @@ def cgan_step(
     opt_g: torch.optim.Optimizer,
     opt_d: torch.optim.Optimizer,
     real: Tensor,
-    y_real: Tensor,
+    real_labels: Tensor,
     z: Tensor,
-    y_fake: Tensor,
+    fake_labels: Tensor,
     d_loss_fn: LossD = losses.bce_d_loss,
     g_loss_fn: LossG = losses.bce_g_loss,
     *,
-    condition_d: bool = True,
+    n_classes: int = 10,
 ) -> tuple[Tensor, Tensor]:
     """One conditional GAN iteration: fakes G(z, y_fake), a D update on (real, y_real) and the
     detached (fake, y_fake), then a G update against the updated D with D frozen.
 
-    real: (B, 1, 28, 28) with its own one-hot labels y_real (B, n_classes); z: (B, nz) and the
-    labels the generator is asked for, y_fake (B, n_classes). ``condition_d=False`` gives D the
-    images only (``disc(x)``): the Lab 5 variant without y in D. Returns (d_loss, g_loss), detached.
+    real: (B, 1, 28, 28) with its own class indices real_labels (B,); z: (B, nz) and the classes
+    the generator is asked for, fake_labels (B,). Both networks get the labels one-hot
+    (``models.one_hot``, ``n_classes`` wide): ``gen(z, y)``, ``disc(x, y)``. For the variant
+    without y in D, pass ``models.LabelBlind(disc)``. Returns (d_loss, g_loss), detached.
     """
+    from ..models.conditional import one_hot
+
+    y_real, y_fake = one_hot(real_labels, n_classes), one_hot(fake_labels, n_classes)
     fake = gen(z, y_fake)  # (B, 1, 28, 28); one G forward serves both updates
-
-    def score(x: Tensor, y: Tensor) -> Tensor:
-        return disc(x, y) if condition_d else disc(x)
-
-    d_loss = _update(opt_d, d_loss_fn(score(real, y_real), score(fake.detach(), y_fake)))
+    d_loss = _update(opt_d, d_loss_fn(disc(real, y_real), disc(fake.detach(), y_fake)))
     with frozen(disc):
-        g_loss = _update(opt_g, g_loss_fn(score(fake, y_fake)))
+        g_loss = _update(opt_g, g_loss_fn(disc(fake, y_fake)))
     return d_loss, g_loss
