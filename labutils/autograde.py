@@ -121,6 +121,15 @@ __all__ = [
 ]
 
 _LAB1_MODELS = ("labutils.models",)
+_LAB5_MODELS = (
+    "labutils.models.conditional.ConditionalGenerator",
+    "labutils.models.conditional.ConditionalDiscriminator",
+    "labutils.models.conditional.LabelBlind",
+    "labutils.models.mnist",
+    "labutils.models.dcgan",
+    "labutils.models.wgan",
+    "labutils.models.cyclegan",
+)
 REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
     "lab1_dcgan": {
         "padding_solution": (),  # nothing in labutils computes a padding
@@ -149,6 +158,11 @@ REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
         "clip_solution": ("labutils.train",),  # clip_weights_
         "penalty_solution": ("labutils.losses",),  # gradient_penalty
         "step_solution": ("labutils.train",),  # wgan_step, clip_weights_, everything
+    },
+    "lab5_cdcgan": {  # one_hot stays allowed (the notebook gives it); the networks that do the work do not
+        "generator_solution": _LAB5_MODELS,  # ConditionalGenerator, MNISTGenerator (cat then Lab 2's G)
+        "discriminator_solution": _LAB5_MODELS,  # ConditionalDiscriminator, LabelBlind, MNISTDiscriminator
+        "step_solution": ("labutils.train",),  # cgan_step, everything
     },
 }
 

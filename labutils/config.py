@@ -50,7 +50,7 @@ BUDGETS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "lab5": {
         "full": dict(iters=5000, sample_every=500, eval_every=250, n_eval=2000),
-        "quick": dict(iters=600, sample_every=150, eval_every=150, n_eval=1000),
+        "quick": dict(iters=800, sample_every=200, eval_every=200, n_eval=1000),
         "smoke": dict(iters=4, sample_every=2, eval_every=2, n_eval=60),
     },
 }

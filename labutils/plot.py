@@ -49,6 +49,38 @@ def show_grid(images: Tensor, *, nrow: int = 8, title: str | None = None, ax=Non
     return fig
 
 
+def labelled_grid(
+    images: Tensor,
+    row_labels: Sequence[str],
+    *,
+    title: str | None = None,
+    ax=None,
+    caption: str | None = None,
+    padding: int = 2,
+):
+    """Images in [-1, 1], row-major with ``len(row_labels)`` rows of equal length, each row named
+    on the left (Lab 5's class grids: one row per class, one column per fixed z); the figure."""
+    rows = len(row_labels)
+    if rows < 1 or len(images) % rows:
+        raise ValueError(f"{len(images)} images do not make {rows} rows of equal length")
+    ncol = len(images) // rows
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(0.45 * ncol + 0.6, 0.45 * rows + 0.5))
+    else:
+        fig = ax.figure
+    ax.imshow(to_numpy_image(images, nrow=ncol, padding=padding), interpolation="nearest")
+    h = images.shape[-2] + padding
+    ax.set_yticks([padding + h * r + (h - padding) / 2 for r in range(rows)], list(row_labels))
+    ax.set_xticks([])
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=9)
+    _caption(fig, caption)
+    return fig
+
+
 def smooth(values: Sequence[float], window: int) -> np.ndarray:
     """Moving average over ``window`` points (shorter at the start), same length as ``values``."""
     v = np.asarray(values, dtype=float)
