@@ -44,7 +44,7 @@ class ConditionalDiscriminator(nn.Module):
 def cgan_step(gen, disc, opt_g, opt_d, real, real_labels, z, fake_labels, d_loss_fn=losses.bce_d_loss,
               g_loss_fn=losses.bce_g_loss, n_classes=10):
     def onehot(lab):
-        return torch.zeros(len(lab), n_classes).scatter_(1, lab[:, None], 1.0)
+        return torch.zeros(len(lab), n_classes, device=lab.device).scatter_(1, lab[:, None], 1.0)
 
     y_real, y_fake = onehot(real_labels), onehot(fake_labels)
     fake = gen(z, y_fake)
