@@ -248,9 +248,11 @@ class _FeatureDistance:
         """``n`` samples of ``gen`` (eval mode) from the fixed noise seeded by ``seed``, on the CPU."""
         from .train import sample  # here: train imports the data loaders, not the metrics
 
-        nz = self.nz or gen.nz
-        z = torch.randn(self.n, nz, generator=torch.Generator().manual_seed(self.seed))
-        return torch.cat([sample(gen, c) for c in z.split(self.batch_size)])
+        return torch.cat([sample(gen, c) for c in self.fixed_noise(self.nz or gen.nz).split(self.batch_size)])
+
+    def fixed_noise(self, nz: int) -> Tensor:
+        """The ``n`` noise vectors (n, nz) that ``samples`` draws from, the same at every call."""
+        return torch.randn(self.n, nz, generator=torch.Generator().manual_seed(self.seed))
 
     def __call__(self, gen: nn.Module) -> float:
         """Score ``n`` samples of ``gen`` from the fixed noise (seeded by ``seed``)."""
@@ -548,9 +550,12 @@ def class_accuracy(images: Tensor, labels: Tensor, *, classifier: nn.Module | No
     For a conditional generator (Lab 5): labels are the classes it was asked to draw. Real
     held-out digits score the classifier's accuracy (in MANIFEST.json).
     """
-    labels = _check_labels(labels, len(images))
-    predicted = _probabilities(images, classifier).argmax(1)
-    return float((predicted == labels).double().mean())
+    return _accuracy(_probabilities(images, classifier), _check_labels(labels, len(images)))
+
+
+def _accuracy(probs: Tensor, labels: Tensor) -> float:
+    """Share of the rows of ``probs`` (B, 10) whose most likely class is ``labels`` (B,)."""
+    return float((probs.argmax(1) == labels).double().mean())
 
 
 def _ink(images: Tensor) -> Tensor:
@@ -656,7 +661,7 @@ class DigitMetrics:
             **_plausibility(probs),
         }
         if labels is not None:
-            scores["accuracy"] = float((probs.argmax(1) == labels).double().mean())
+            scores["accuracy"] = _accuracy(probs, labels)
         return scores
 
     def conditional_samples(self, gen: nn.Module) -> tuple[Tensor, Tensor]:
@@ -666,7 +671,7 @@ class DigitMetrics:
         from .train import sample  # here: train imports the data loaders, not the metrics
 
         n_classes = getattr(gen, "n_classes", DIGIT_CLASSES)
-        z = torch.randn(self.n, gen.nz, generator=torch.Generator().manual_seed(self.fcd.seed))
+        z = self.fcd.fixed_noise(gen.nz)
         labels = torch.arange(self.n) % n_classes
         chunks = zip(z.split(self.fcd.batch_size), labels.split(self.fcd.batch_size))
         return torch.cat([sample(gen, zc, one_hot(lc, n_classes)) for zc, lc in chunks]), labels
