@@ -24,6 +24,9 @@ install:
 endif
 
 # Execute the solution notebooks (profile $(PROFILE)) and render the HTML book into _build/html.
+# Executed pages are cached in _build/.jupyter_cache: a rebuild re-executes only the pages whose
+# code, labutils, bundled data, profile or libraries changed (scripts/book_build.py); `make clean`
+# for a cold build.
 book: install
 	$(PY) scripts/prepare_book.py
 	LABUTILS_PROFILE=$(PROFILE) LABUTILS_PROGRESS=0 LABUTILS_WIDGETS=0 $(PY) -c "from jupyter_book.cli.main import main; main()" build . -W -n --keep-going

@@ -12,7 +12,7 @@ nbgrader's markers or hidden tests:
   admonition;
 - nbgrader metadata and outputs are dropped, other tags kept, cells left empty removed;
 - an "Open in Colab" badge for the student notebook goes under the title, unless the notebook
-  already has one.
+  already has one; its image is the book's own (book/images/), so that it shows offline.
 
 It also writes the snippets other pages include: the Colab links and setup cell (book/setup.md)
 and the tables of the committed benchmark results (book/performance.md).
@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import results_table  # noqa: E402  (benchmarks/ is not a package)
 
 GENERATED = "book/_generated"
+BADGE = "../images/open-in-colab.svg"  # book/images/open-in-colab.svg, from book/_generated/
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION")  # matched anywhere in a line, as nbgrader does
 STUBS = ("# YOUR CODE HERE", "raise NotImplementedError()", "YOUR ANSWER HERE")
@@ -93,7 +94,8 @@ def transform(nb, lab: str, config: Path = course_url.CONFIG):
     student = course_url.student_notebook(lab)
     if not any(student in c.source for c in cells if c.cell_type == "markdown"):
         badge = nbformat.v4.new_markdown_cell(
-            f"{course_url.colab_badge(student, config)} The student notebook, without the solutions.",
+            f"{course_url.colab_badge(student, config, image=BADGE)} "
+            "The student notebook, without the solutions.",
             id="open-in-colab",
         )
         titled = (

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import importlib
+import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -11,7 +13,7 @@ import sys
 
 import nbformat
 import pytest
-from conftest import ROOT, SOLUTIONS, smoke_env
+from conftest import ROOT, SOLUTIONS, corrupt, smoke_env
 
 LEAKS = ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "MARK SCHEME")
 
@@ -141,9 +143,28 @@ def test_toc_lists_every_solution(prepare_book):
 # ---------------------------------------------------------------------------- the build
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not SOLUTIONS, reason="no solution notebooks yet")
-def test_book_builds_without_warnings(tmp_path):
+def build_book(path_output, env) -> tuple[subprocess.CompletedProcess, str]:
+    """`jupyter-book build` of the repository into ``path_output``; (result, log without colours)."""
+    jupyter_book = shutil.which("jupyter-book", path=env["PATH"])
+    build = subprocess.run(
+        [jupyter_book, "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", str(path_output)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        # the smoke-profile build takes about 2.5 min on 2 cores; a kernel that lost a reply (see
+        # the ipykernel note in pyproject.toml) would otherwise hold CI for the 3600 s cell limit
+        timeout=900,
+    )
+    return build, re.sub(r"\x1b\[[0-9;]*m", "", build.stdout + build.stderr)
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory):
+    """The book built once in the smoke profile: (output folder, environment, build log)."""
+    if not SOLUTIONS:
+        pytest.skip("no solution notebooks yet")
+    out = tmp_path_factory.mktemp("book")
     env = smoke_env()
     env.pop("MPLBACKEND", None)  # the kernels must use the inline backend, or no figure is saved
     prepare = subprocess.run(
@@ -155,34 +176,21 @@ def test_book_builds_without_warnings(tmp_path):
         timeout=120,
     )
     assert prepare.returncode == 0, prepare.stderr
-    jupyter_book = shutil.which("jupyter-book", path=env["PATH"])
-    build = subprocess.run(
-        [
-            jupyter_book,
-            "build",
-            str(ROOT),
-            "-W",
-            "-n",
-            "--keep-going",
-            "--path-output",
-            str(tmp_path),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        # the smoke-profile build takes about 30 s on 2 cores; a kernel that lost a reply (see
-        # the ipykernel note in pyproject.toml) would otherwise hold CI for the 3600 s cell limit
-        timeout=600,
-    )
-    log = re.sub(r"\x1b\[[0-9;]*m", "", build.stdout + build.stderr)
+    build, log = build_book(out, env)
     problems = [
         line
         for line in log.splitlines()
         if re.search(r"WARNING|ERROR|Error\b", line) and "over TCP" not in line
     ]
     assert build.returncode == 0, "\n".join(problems[:40]) + "\n...\n" + log[-3000:]
+    return out, env, log
 
+
+@pytest.mark.slow
+def test_book_builds_without_warnings(built_book):
+    tmp_path, _, log = built_book
+    executed = re.findall(r"(\S+): Executed notebook", log)
+    assert len(executed) == len(SOLUTIONS) + 1, f"every lab page and the data page run: {executed}"
     out = tmp_path / "_build" / "html"
     for page in ("intro", "setup", "data", "instructor", "api"):
         assert (out / "book" / f"{page}.html").is_file(), page
@@ -217,3 +225,148 @@ def hidden_lines(path) -> list[str]:
             else:
                 (hidden if inside else shown).add(line.strip())
     return sorted(line for line in hidden - shown if len(line) > 30)
+
+
+# ---------------------------------------------------------------------------- the execution cache
+
+
+@pytest.mark.slow
+def test_rebuild_with_nothing_changed_executes_nothing(built_book):
+    out, env, _ = built_book
+    build, log = build_book(out, env)
+    assert build.returncode == 0, log[-3000:]
+    assert "Executed notebook" not in log and "Executing notebook" not in log, log[-3000:]
+    # --all re-reads every page: each executed page now comes from the cache
+    build, log = subprocess.run(
+        [shutil.which("jupyter-book", path=env["PATH"]), "build", str(ROOT), "--all", "-W", "-n",
+         "--keep-going", "--path-output", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    ), None
+    log = re.sub(r"\x1b\[[0-9;]*m", "", build.stdout + build.stderr)
+    assert build.returncode == 0, log[-3000:]
+    assert "Executed notebook" not in log, log[-3000:]
+    assert len(re.findall(r"Using cached notebook", log)) == len(SOLUTIONS) + 1, log[-3000:]
+
+
+@pytest.fixture
+def book_build(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    return importlib.import_module("book_build")
+
+
+def fake_root(tmp_path):
+    (tmp_path / "labutils" / "bundled").mkdir(parents=True)
+    (tmp_path / "labutils" / "models.py").write_text("W = 1\n")
+    (tmp_path / "labutils" / "bundled" / "data.npz").write_bytes(b"\x00" * 64)
+    return tmp_path
+
+
+def test_fingerprint_sees_labutils_data_and_profile(book_build, tmp_path):
+    root = fake_root(tmp_path)
+    env = {"LABUTILS_PROFILE": "quick"}
+    key = book_build.fingerprint(root, env)
+    assert key == book_build.fingerprint(root, dict(env)), "deterministic"
+    (root / "labutils" / "__pycache__").mkdir()
+    (root / "labutils" / "__pycache__" / "models.cpython-311.pyc").write_bytes(b"x")
+    assert book_build.fingerprint(root, env) == key, "byte code is not an input"
+    assert book_build.fingerprint(root, {"LABUTILS_PROFILE": "full"}) != key
+    assert book_build.fingerprint(root, {**env, "LABUTILS_DEVICE": "cuda"}) != key
+    (root / "labutils" / "models.py").write_text("W = 2\n")
+    changed_code = book_build.fingerprint(root, env)
+    assert changed_code != key
+    corrupt(root / "labutils" / "bundled" / "data.npz")
+    assert book_build.fingerprint(root, env) not in (key, changed_code)
+    (root / "labutils" / "new.py").write_text("")
+    assert book_build.fingerprint(root, env) != changed_code
+
+
+def test_fingerprint_changes_the_cache_key(book_build, tmp_path):
+    """jupyter-cache hashes code cells only: pages that differ only by the key hash differently."""
+    from jupyter_cache import get_cache
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    cache = get_cache(tmp_path / "cache")
+    pages = [
+        nbformat.reads(book_build.with_fingerprint(nbformat.writes(nb), ".ipynb", key), as_version=4)
+        for key in ("a" * 64, "a" * 64, "b" * 64)
+    ]
+    hashes = [cache.create_hashed_notebook(page)[1] for page in pages]
+    assert hashes[0] == hashes[1] != hashes[2]
+    assert pages[0].cells[-1].metadata["tags"] == ["remove-cell"]
+    again = book_build.with_fingerprint(nbformat.writes(pages[0]), ".ipynb", "a" * 64)
+    assert len(nbformat.reads(again, as_version=4).cells) == 2, "one fingerprint cell, not two"
+
+
+def test_fingerprint_cell_in_text_notebooks_only(book_build):
+    myst = (ROOT / "book" / "data.md").read_text(encoding="utf-8")
+    page = book_build.with_fingerprint(myst, ".md", "c" * 64)
+    assert page.startswith(myst.rstrip()) and "c" * 64 in page.split(myst.rstrip())[1]
+    assert ":tags: [remove-cell]" in page.split(myst.rstrip())[1]
+    plain = (ROOT / "book" / "intro.md").read_text(encoding="utf-8")
+    assert book_build.with_fingerprint(plain, ".md", "c" * 64) == plain
+
+
+def test_new_fingerprint_rereads_every_page(book_build, monkeypatch):
+    class Env:
+        found_docs = {"a", "b", "c"}
+
+    env = Env()
+    monkeypatch.setattr(book_build, "fingerprint", lambda: "one")
+    assert book_build.reread_on_new_fingerprint(None, env, {"a"}, set(), set()) == ["b", "c"]
+    assert book_build.reread_on_new_fingerprint(None, env, set(), set(), set()) == []
+    monkeypatch.setattr(book_build, "fingerprint", lambda: "two")
+    assert book_build.reread_on_new_fingerprint(None, env, set(), {"c"}, set()) == ["a", "b"]
+
+
+def test_pages_get_no_thebe_and_no_repeated_script(book_build):
+    from sphinx.builders.html._assets import _JavaScript
+
+    context = {
+        "script_files": [
+            _JavaScript("doctools.js"),
+            _JavaScript(None, body="var x = 1;"),
+            _JavaScript("", body="var x = 1;"),
+            _JavaScript(None, body='const THEBE_JS_URL = "https://example.org/thebe.js"'),
+            _JavaScript("sphinx-thebe.js", **{"async": "async"}),
+            _JavaScript(None, body="var y = 2;"),
+        ]
+    }
+    book_build.offline_scripts(None, "page", "page.html", context, None)
+    kept = [(s.filename, s.attributes.get("body")) for s in context["script_files"]]
+    assert kept == [("doctools.js", None), (None, "var x = 1;"), (None, "var y = 2;")]
+
+
+# ---------------------------------------------------------------------------- in a browser
+
+
+def chromium_or_skip():
+    """The Chromium to drive, or a skip saying how to get one (a failure where CI requires it)."""
+    import book_browser
+
+    missing = None
+    if importlib.util.find_spec("playwright") is None:
+        missing = "Playwright is not installed: `pip install -e '.[test]'` (make test does)"
+    elif book_browser.find_chromium() is None:
+        missing = book_browser.HOW_TO_GET_ONE
+    if missing:
+        if os.environ.get("LABUTILS_REQUIRE_BROWSER"):
+            pytest.fail(f"LABUTILS_REQUIRE_BROWSER is set, but {missing}")
+        pytest.skip(missing)
+    return book_browser
+
+
+@pytest.mark.slow
+def test_book_in_a_browser(built_book):
+    """Every page, offline, in headless Chromium; screenshots land in _build/screenshots/."""
+    book_browser = chromium_or_skip()
+    out, _, _ = built_book
+    html = out / "_build" / "html"
+    results = book_browser.check_book(html, ROOT / "_build" / "screenshots")
+    assert "book/intro.html" in results and len(results) >= 6 + len(SOLUTIONS), sorted(results)
+    bad = {page: problems for page, problems in results.items() if problems}
+    assert not bad, "\n".join(f"{page}:\n  " + "\n  ".join(p) for page, p in bad.items())
+    for page in results:
+        if page != "index.html":
+            shot = ROOT / "_build" / "screenshots" / (page.replace("/", "__").removesuffix(".html") + ".png")
+            assert shot.is_file() and shot.stat().st_size > 10_000, shot

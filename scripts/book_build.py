@@ -1,0 +1,122 @@
+"""Sphinx extension of the book (a local extension, see `_config.yml`): pages that need nothing
+from the network, and an execution cache that cannot serve a stale figure.
+
+**Offline pages.** Jupyter Book 1 always loads sphinx-thebe, which adds its configuration script
+twice (every page throws ``Identifier 'THEBE_JS_URL' has already been declared``) and would fetch
+thebe from a CDN. The book has no live-code button, so thebe's scripts are left out of every
+page; any other script added twice with the same body is kept once.
+
+**The cache key.** Jupyter Book's execution cache (``execute_notebooks: cache``) keys a page on
+its code cells only. The pages' outputs also depend on labutils (its code and bundled data), the
+profile and device variables and the library versions, so every executed page gets one more,
+hidden, comment-only code cell holding their digest (``fingerprint``): change any of them and
+the page misses the cache and re-executes. When the digest differs from the last build's,
+every page is re-read, so Sphinx does not keep an unchanged page's stale output either.
+
+The browser test (tests/book_browser.py) checks the pages; tests/test_book.py the cache key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FINGERPRINT_CELL = "build-fingerprint"
+FINGERPRINT_ENV = ("LABUTILS_PROFILE", "LABUTILS_DEVICE")
+FINGERPRINT_PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "ipykernel")
+TEXT_NOTEBOOK = re.compile(r"\A---\s*\n.*?^kernelspec:", re.S | re.M)  # MyST front matter
+
+
+def fingerprint(root: Path = ROOT, environ=None) -> str:
+    """A digest of what an executed page depends on besides its code cells: every file of
+    labutils (source and bundled data), the profile and device variables, library versions."""
+    environ = os.environ if environ is None else environ
+    digest = hashlib.sha256()
+    package = root / "labutils"
+    files = sorted(
+        p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    )
+    for path in files:
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for key in FINGERPRINT_ENV:
+        digest.update(f"{key}={environ.get(key, '')}\0".encode())
+    for name in FINGERPRINT_PACKAGES:
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            version = "-"
+        digest.update(f"{name}=={version}\0".encode())
+    return digest.hexdigest()
+
+
+def fingerprint_code(key: str) -> str:
+    return (
+        f"# Build fingerprint: {key}\n"
+        "# (labutils, its bundled data, the profile and the library versions: the book's\n"
+        "# execution cache re-executes this page when any of them changes)"
+    )
+
+
+def with_fingerprint(source: str, suffix: str, key: str) -> str:
+    """The page ``source`` (a notebook's JSON, or MyST Markdown) with the fingerprint cell last;
+    any other page unchanged."""
+    if suffix == ".ipynb":
+        nb = json.loads(source)
+        nb["cells"] = [c for c in nb.get("cells", []) if c.get("id") != FINGERPRINT_CELL]
+        cell = {
+            "cell_type": "code",
+            "execution_count": None,
+            "metadata": {"tags": ["remove-cell"]},
+            "outputs": [],
+            "source": fingerprint_code(key),
+        }
+        if (nb.get("nbformat"), nb.get("nbformat_minor", 0)) >= (4, 5):
+            cell["id"] = FINGERPRINT_CELL
+        nb["cells"].append(cell)
+        return json.dumps(nb, indent=1, ensure_ascii=False)
+    if suffix == ".md" and TEXT_NOTEBOOK.match(source):
+        return f"{source.rstrip()}\n\n```{{code-cell}} ipython3\n:tags: [remove-cell]\n\n{fingerprint_code(key)}\n```\n"
+    return source
+
+
+def add_fingerprint(app, docname: str, source: list[str]) -> None:
+    suffix = Path(app.env.doc2path(docname)).suffix
+    source[0] = with_fingerprint(source[0], suffix, app.env.book_fingerprint)
+
+
+def reread_on_new_fingerprint(app, env, added, changed, removed):
+    """Every page, when the fingerprint differs from the last build's (else nothing more)."""
+    key = fingerprint()
+    stale = getattr(env, "book_fingerprint", None) != key
+    env.book_fingerprint = key
+    return sorted(env.found_docs - added - changed - removed) if stale else []
+
+
+def _script_key(script) -> tuple[str, str]:
+    attributes = getattr(script, "attributes", {}) or {}
+    return (str(getattr(script, "filename", script) or ""), attributes.get("body", "") or "")
+
+
+def offline_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Drop sphinx-thebe's scripts and repeated scripts from the page's ``script_files``."""
+    scripts, seen = [], set()
+    for script in context.get("script_files", []):
+        filename, body = key = _script_key(script)
+        if "thebe" in filename or "THEBE_JS_URL" in body or key in seen:
+            continue
+        seen.add(key)
+        scripts.append(script)
+    context["script_files"] = scripts
+
+
+def setup(app):
+    app.connect("env-get-outdated", reread_on_new_fingerprint)
+    app.connect("source-read", add_fingerprint)
+    app.connect("html-page-context", offline_scripts, priority=950)
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
