@@ -10,6 +10,11 @@ still fails, with the same exception type, so grading and ``Run All`` behave as 
 
 from __future__ import annotations
 
+NO_RUNS = (
+    "no runs to {what}: no training run has finished yet (the training cell above stopped, or "
+    "has not been run); finish the cells marked YOUR CODE HERE and run the training cell first"
+)
+
 HINT = (
     "If an earlier cell defines `{name}`, that cell has not run to the end: it (or a cell before "
     "it) stopped with an error, often the NotImplementedError of a cell you have still to write. "

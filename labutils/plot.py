@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from . import hints
 from .train import History
 
 
@@ -94,18 +95,12 @@ def smooth(values: Sequence[float], window: int) -> np.ndarray:
     return out
 
 
-NO_RUNS = (
-    "no runs to {what}: no training run has finished yet (the training cell above stopped, or "
-    "has not been run); finish the cells marked YOUR CODE HERE and run the training cell first"
-)
-
-
 def _runs_and_axes(runs, ax, figsize):
     """Normalise one History to {"": history}, and make a figure unless ``ax`` is given."""
     if isinstance(runs, History):
         runs = {"": runs}
     if not runs:
-        raise ValueError(NO_RUNS.format(what="plot"))
+        raise ValueError(hints.NO_RUNS.format(what="plot"))
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize)
     else:
@@ -159,7 +154,7 @@ def loss_table(
     """A Markdown table: per run, the mean of each loss over the last ``fraction`` of the
     iterations and the last value of each metric. ``names`` defaults to the first run's losses."""
     if not runs:
-        raise ValueError(NO_RUNS.format(what="tabulate"))
+        raise ValueError(hints.NO_RUNS.format(what="tabulate"))
     names = list(names) if names is not None else list(next(iter(runs.values())).losses)
     head = ["run", *(f"mean {n} loss" for n in names), *(f"final {m}" for m in metrics)]
     rows = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]

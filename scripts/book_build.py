@@ -23,18 +23,22 @@ import importlib.metadata
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FINGERPRINT_CELL = "build-fingerprint"
-FINGERPRINT_ENV = ("LABUTILS_PROFILE", "LABUTILS_DEVICE")
-FINGERPRINT_PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "ipykernel")
-TEXT_NOTEBOOK = re.compile(r"\A---\s*\n.*?^kernelspec:", re.S | re.M)  # MyST front matter
+# Besides every LABUTILS_* variable: these change what a page's cells do or print.
+FINGERPRINT_ENV = ("NBGRADER_EXECUTION", "CUDA_VISIBLE_DEVICES")
+# Besides labutils' own requirements (its pyproject dependencies): the kernel's.
+FINGERPRINT_PACKAGES = ("ipykernel", "ipython", "pillow")
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*$", re.S | re.M)
 
 
 def fingerprint(root: Path = ROOT, environ=None) -> str:
     """A digest of what an executed page depends on besides its code cells: every file of
-    labutils (source and bundled data), the profile and device variables, library versions."""
+    labutils (source and bundled data), the LABUTILS_* and a few other variables, the Python
+    and library versions, and whether CUDA is there (the default device and profile follow)."""
     environ = os.environ if environ is None else environ
     digest = hashlib.sha256()
     package = root / "labutils"
@@ -44,15 +48,35 @@ def fingerprint(root: Path = ROOT, environ=None) -> str:
     for path in files:
         digest.update(path.relative_to(package).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
-    for key in FINGERPRINT_ENV:
+    names = sorted(k for k in environ if k.startswith("LABUTILS_")) + list(FINGERPRINT_ENV)
+    for key in names:
         digest.update(f"{key}={environ.get(key, '')}\0".encode())
-    for name in FINGERPRINT_PACKAGES:
+    digest.update(f"python {sys.version}\0cuda {cuda_available()}\0".encode())
+    for name in sorted(set(requirements()) | set(FINGERPRINT_PACKAGES)):
         try:
             version = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             version = "-"
         digest.update(f"{name}=={version}\0".encode())
     return digest.hexdigest()
+
+
+def requirements() -> list[str]:
+    """The distributions labutils requires (its installed metadata; none if not installed)."""
+    try:
+        required = importlib.metadata.requires("labutils") or []
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    return [re.match(r"[A-Za-z0-9_.-]+", r).group(0).lower() for r in required if "extra ==" not in r]
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a GPU (then the default device, and with it the profile, differ)."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
 
 
 def fingerprint_code(key: str) -> str:
@@ -80,7 +104,8 @@ def with_fingerprint(source: str, suffix: str, key: str) -> str:
             cell["id"] = FINGERPRINT_CELL
         nb["cells"].append(cell)
         return json.dumps(nb, indent=1, ensure_ascii=False)
-    if suffix == ".md" and TEXT_NOTEBOOK.match(source):
+    front = FRONT_MATTER.match(source) if suffix == ".md" else None
+    if front and re.search(r"^kernelspec:", front.group(1), re.M):
         return f"{source.rstrip()}\n\n```{{code-cell}} ipython3\n:tags: [remove-cell]\n\n{fingerprint_code(key)}\n```\n"
     return source
 

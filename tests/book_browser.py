@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -33,17 +34,22 @@ LEAKS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TES
 # TeX that MathJax should have turned into math: delimiters and common commands.
 RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\(frac|text|lambda|mathbb|left|right|sum|log|nabla)\b")
 TABLE_PIPES = re.compile(r"^\s*\|.*\|\s*$|\|\s*:?-{3,}:?\s*\|", re.M)
+# A table printed as text in a cell output: a Markdown separator row, or two lines in a row
+# that each hold two or more column bars.
+TEXT_TABLE = re.compile(
+    r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?\s*$|^[^|\n]*\|[^|\n]*\|.*\n[^|\n]*\|[^|\n]*\|.*$", re.M
+)
 REDIRECT = re.compile(r'http-equiv="Refresh"\s+content="\d+;\s*url=([^"]+)"', re.I)
 LAB_PAGE = re.compile(r"_generated/(lab\d+_\w+)\.html$")
 
-# What the reader sees: the page's text without code listings and rendered math.
+# The page's prose: its text without code listings, outputs in <pre> and rendered math.
 VISIBLE_TEXT = """() => {
   const clone = document.body.cloneNode(true);
   clone.querySelectorAll('pre, code, mjx-container, .MathJax, script, style, nav.bd-links, .bd-sidebar-primary')
        .forEach(e => e.remove());
   return clone.innerText;
 }"""
-ALL_TEXT = "() => document.body.innerText"
+ALL_TEXT = "() => document.body.textContent"  # closed dropdowns and hidden parts too
 IMAGES_LOADED = """async () => {
   const images = [...document.images];
   images.forEach(img => { img.loading = 'eager'; });
@@ -54,12 +60,16 @@ IMAGES_LOADED = """async () => {
 MATH_DONE = """async () => {
   if (!window.MathJax) return {mathjax: false, containers: 0};
   if (MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
-  return {mathjax: true, containers: document.querySelectorAll('mjx-container').length};
+  return {mathjax: true, containers: document.querySelectorAll('mjx-container').length,
+          errors: [...document.querySelectorAll('mjx-merror, mjx-container [style*="color: red"], mjx-container [style*="color:red"]')]
+                    .map(e => e.textContent.slice(0, 80))};
 }"""
 LINKS = "() => [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))"
-BADGES = """() => [...document.querySelectorAll('a[href*="colab.research.google.com"]')]
-  .filter(a => a.querySelector('img'))
-  .map(a => ({href: a.href, width: a.querySelector('img').naturalWidth}))"""
+BADGES = """() => [...document.querySelectorAll('article a[href*="colab.research.google.com"], main a[href*="colab.research.google.com"]')]
+  .filter(a => a.querySelector('img') && !a.closest('.header-article, .bd-header-article, nav'))
+  .map(a => ({href: a.href, src: a.querySelector('img').getAttribute('src'), width: a.querySelector('img').naturalWidth}))"""
+COLAB_LINKS = """() => [...document.querySelectorAll('a[href*="colab.research.google.com"]')].map(a => a.href)"""
+OUTPUT_TEXT = """() => [...document.querySelectorAll('.cell_output pre, .output pre')].map(e => e.textContent)"""
 
 
 def find_chromium() -> str | None:
@@ -79,8 +89,8 @@ def pages_of(html: Path) -> list[Path]:
 def _ids(page: Path, cache: dict[Path, set[str]]) -> set[str]:
     if page not in cache:
         text = page.read_text(encoding="utf-8", errors="replace")
-        cache[page] = set(re.findall(r'\bid="([^"]+)"', text)) | set(
-            re.findall(r'\bname="([^"]+)"', text)
+        cache[page] = set(re.findall(r'(?<![\w-])id="([^"]+)"', text)) | set(
+            re.findall(r'<a\s[^>]*?(?<![\w-])name="([^"]+)"', text)
         )
     return cache[page]
 
@@ -148,8 +158,24 @@ def _listen(page, problems: list[str], root_url: str) -> None:
     page.on("requestfailed", failed)
 
 
-def check_book(html: Path, screenshots: Path | None = None, chromium: str | None = None) -> dict[str, list[str]]:
-    """page (relative to ``html``) -> the problems found on it (empty lists for clean pages)."""
+def course_colab_url(lab: str) -> str:
+    """The Colab URL of ``lab``'s student notebook, from the course's one URL (`_config.yml`)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import course_url
+
+    return course_url.colab_url(course_url.student_notebook(lab))
+
+
+def check_book(
+    html: Path,
+    screenshots: Path | None = None,
+    chromium: str | None = None,
+    colab_url: Callable[[str], str] = course_colab_url,
+) -> dict[str, list[str]]:
+    """page (relative to ``html``) -> the problems found on it (empty lists for clean pages).
+
+    ``colab_url(lab)`` is where a lab page's Colab badge and Colab button must point.
+    """
     from playwright.sync_api import sync_playwright
 
     html = html.resolve()
@@ -158,7 +184,7 @@ def check_book(html: Path, screenshots: Path | None = None, chromium: str | None
         raise RuntimeError(HOW_TO_GET_ONE)
     if screenshots is not None:
         screenshots.mkdir(parents=True, exist_ok=True)
-    root_url = html.as_uri()
+    root_url = html.as_uri() + "/"  # the build's own files, not a sibling folder's
     results: dict[str, list[str]] = {}
     ids: dict[Path, set[str]] = {}
     with sync_playwright() as pw:
@@ -186,13 +212,21 @@ def check_book(html: Path, screenshots: Path | None = None, chromium: str | None
             stderr_outputs = page.locator(".output.stderr, .stderr").count()
             problems += text_problems(page.evaluate(VISIBLE_TEXT), page.evaluate(ALL_TEXT), stderr_outputs)
             problems += link_problems(page_path, page.evaluate(LINKS), html, ids)
+            for output in page.evaluate(OUTPUT_TEXT):
+                if m := TEXT_TABLE.search(output):
+                    problems.append(f"a table printed as text in an output: {m.group(0).strip()[:120]!r}")
             if page.locator("script[type='math/tex'], .math").count() and not math["containers"]:
                 problems.append("math on the page, but MathJax rendered none of it")
+            for error in math.get("errors", []):
+                problems.append(f"MathJax could not render: {error!r}")
             if lab := LAB_PAGE.search(name):
-                student = f"notebooks/{lab.group(1)}/{lab.group(1)}.ipynb"
+                expected = colab_url(lab.group(1))
                 badges = page.evaluate(BADGES)
-                if not any(b["href"].endswith(student) and b["width"] > 0 for b in badges):
-                    problems.append(f"no loaded Colab badge that opens {student}: {badges}")
+                if not any(b["href"] == expected and b["width"] > 0 for b in badges):
+                    problems.append(f"no loaded Colab badge in the page that opens {expected}: {badges}")
+                wrong = [u for u in page.evaluate(COLAB_LINKS) if u != expected]
+                if wrong:
+                    problems.append(f"Colab links that do not open {expected}: {wrong}")
             if screenshots is not None:
                 shot = screenshots / (name.replace("/", "__").removesuffix(".html") + ".png")
                 page.screenshot(path=str(shot), full_page=True)

@@ -271,6 +271,9 @@ def test_fingerprint_sees_labutils_data_and_profile(book_build, tmp_path):
     assert book_build.fingerprint(root, env) == key, "byte code is not an input"
     assert book_build.fingerprint(root, {"LABUTILS_PROFILE": "full"}) != key
     assert book_build.fingerprint(root, {**env, "LABUTILS_DEVICE": "cuda"}) != key
+    assert book_build.fingerprint(root, {**env, "LABUTILS_WIDGETS": "0"}) != key
+    assert book_build.fingerprint(root, {**env, "NBGRADER_EXECUTION": "autograde"}) != key
+    assert book_build.fingerprint(root, {**env, "UNRELATED": "1"}) == key
     (root / "labutils" / "models.py").write_text("W = 2\n")
     changed_code = book_build.fingerprint(root, env)
     assert changed_code != key
@@ -305,6 +308,13 @@ def test_fingerprint_cell_in_text_notebooks_only(book_build):
     assert ":tags: [remove-cell]" in page.split(myst.rstrip())[1]
     plain = (ROOT / "book" / "intro.md").read_text(encoding="utf-8")
     assert book_build.with_fingerprint(plain, ".md", "c" * 64) == plain
+    example = "---\ntitle: x\n---\n\n# A page\n\n```\nkernelspec:\n  name: python3\n```\n"
+    assert book_build.with_fingerprint(example, ".md", "c" * 64) == example, "only the front matter counts"
+
+
+def test_fingerprint_follows_labutils_requirements(book_build):
+    required = book_build.requirements()
+    assert {"torch", "torchvision", "numpy", "matplotlib"} <= set(required), required
 
 
 def test_new_fingerprint_rereads_every_page(book_build, monkeypatch):
@@ -362,11 +372,13 @@ def test_book_in_a_browser(built_book):
     book_browser = chromium_or_skip()
     out, _, _ = built_book
     html = out / "_build" / "html"
-    results = book_browser.check_book(html, ROOT / "_build" / "screenshots")
+    shots = ROOT / "_build" / "screenshots"
+    shutil.rmtree(shots, ignore_errors=True)  # only this run's screenshots
+    results = book_browser.check_book(html, shots)
     assert "book/intro.html" in results and len(results) >= 6 + len(SOLUTIONS), sorted(results)
     bad = {page: problems for page, problems in results.items() if problems}
     assert not bad, "\n".join(f"{page}:\n  " + "\n  ".join(p) for page, p in bad.items())
     for page in results:
         if page != "index.html":
-            shot = ROOT / "_build" / "screenshots" / (page.replace("/", "__").removesuffix(".html") + ".png")
+            shot = shots / (page.replace("/", "__").removesuffix(".html") + ".png")
             assert shot.is_file() and shot.stat().st_size > 10_000, shot

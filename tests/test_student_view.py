@@ -1,7 +1,8 @@
 """What a new student sees: each student notebook run untouched, top to bottom, as `Run All`
 with errors allowed does it (smoke profile). Every test cell fails with the NotImplementedError
-of a cell still to write; a later cell that needs earlier work says what is missing instead of
-drawing an empty plot, printing an empty table or warning on stderr."""
+of a cell still to write; every other error is one that says what is missing (a NameError with
+labutils' hint, "no training run has finished yet" from a plot, table or sweep of runs that do
+not exist), and no cell writes to stderr (the empty loss plot of old warned there)."""
 
 from __future__ import annotations
 

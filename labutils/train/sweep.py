@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import hints
 from .loop import History
 
 __all__ = ["Run", "Sweep", "mean_sd"]
@@ -76,7 +77,10 @@ class Sweep:
         try:
             return self.runs[name]
         except KeyError:
-            raise KeyError(f"no run {name!r} in this sweep; it has {sorted(self.runs)}") from None
+            raise KeyError(
+                f"no run {name!r} in this sweep (it has {sorted(self.runs)}): the cell that trains "
+                "it has not finished; run it first"
+            ) from None
 
     def run(self, name: str, cfg: Any) -> Run:
         """The run ``name`` of config ``cfg``: trained (or resumed, or loaded) the first time."""
@@ -123,6 +127,8 @@ class Sweep:
         ``digits``: decimals, one for all or per key. A row of one run shows its value alone. A NaN score shows as "n/a" only if every
         run of the row has it, otherwise the mean is over the others and says so.
         """
+        if not rows or not all(rows.values()):
+            raise ValueError(hints.NO_RUNS.format(what="tabulate"))
         head = f"| {first} | runs | " + " | ".join(columns.values()) + " |"
         lines = [head, "| --- | ---: |" + " ---: |" * len(columns)]
         for label, names in rows.items():
