@@ -30,7 +30,7 @@ HOW_TO_GET_ONE = (
     "no Chromium found: install Debian's `chromium` package (`sudo apt-get install chromium`; "
     ".ci/run does this), or point $CHROMIUM at a Chromium or Chrome binary"
 )
-LEAKS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "MARK SCHEME")
+LEAKS = ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "MARK SCHEME")  # nbgrader's markers
 # TeX that MathJax should have turned into math: delimiters and common commands.
 RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\(frac|text|lambda|mathbb|left|right|sum|log|nabla)\b")
 TABLE_PIPES = re.compile(r"^\s*\|.*\|\s*$|\|\s*:?-{3,}:?\s*\|", re.M)

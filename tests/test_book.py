@@ -13,9 +13,8 @@ import sys
 
 import nbformat
 import pytest
+from book_browser import LEAKS
 from conftest import ROOT, SOLUTIONS, corrupt, smoke_env
-
-LEAKS = ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "MARK SCHEME")
 
 
 @pytest.fixture
@@ -143,11 +142,11 @@ def test_toc_lists_every_solution(prepare_book):
 # ---------------------------------------------------------------------------- the build
 
 
-def build_book(path_output, env) -> tuple[subprocess.CompletedProcess, str]:
+def build_book(path_output, env, *options: str) -> tuple[subprocess.CompletedProcess, str]:
     """`jupyter-book build` of the repository into ``path_output``; (result, log without colours)."""
     jupyter_book = shutil.which("jupyter-book", path=env["PATH"])
     build = subprocess.run(
-        [jupyter_book, "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", str(path_output)],
+        [jupyter_book, "build", str(ROOT), *options, "-W", "-n", "--keep-going", "--path-output", str(path_output)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -237,12 +236,7 @@ def test_rebuild_with_nothing_changed_executes_nothing(built_book):
     assert build.returncode == 0, log[-3000:]
     assert "Executed notebook" not in log and "Executing notebook" not in log, log[-3000:]
     # --all re-reads every page: each executed page now comes from the cache
-    build, log = subprocess.run(
-        [shutil.which("jupyter-book", path=env["PATH"]), "build", str(ROOT), "--all", "-W", "-n",
-         "--keep-going", "--path-output", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-    ), None
-    log = re.sub(r"\x1b\[[0-9;]*m", "", build.stdout + build.stderr)
+    build, log = build_book(out, env, "--all")
     assert build.returncode == 0, log[-3000:]
     assert "Executed notebook" not in log, log[-3000:]
     assert len(re.findall(r"Using cached notebook", log)) == len(SOLUTIONS) + 1, log[-3000:]

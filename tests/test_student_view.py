@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import nbgrader_harness as h
 import pytest
 from conftest import ROOT
 from nbclient import NotebookClient
@@ -20,11 +21,10 @@ from labutils import hints, plot
 STUDENT_NOTEBOOKS = sorted((ROOT / "notebooks").glob("*/*.ipynb"))
 
 
-def kind(cell) -> str:
-    meta = cell.metadata.get("nbgrader", {})
-    if meta.get("grade") and not meta.get("solution"):
+def kind(cell, tests: dict[str, float]) -> str:
+    if h.grade_id(cell) in tests:
         return "test"
-    return "solution" if meta.get("solution") else "code"
+    return "solution" if h.is_solution(cell) else "code"
 
 
 def plain(error) -> bool:
@@ -52,15 +52,15 @@ def test_untouched_student_notebook(path: Path, tmp_path, monkeypatch):
         resources={"metadata": {"path": str(tmp_path)}},
     ).execute()
 
-    problems, first_error = [], None
+    problems, first_error, tests = [], None, h.autograded_tests(nb)
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        where = f"cell {i} ({kind(cell)} {cell.metadata.get('nbgrader', {}).get('grade_id', '')})"
+        where = f"cell {i} ({kind(cell, tests)} {cell.metadata.get('nbgrader', {}).get('grade_id', '')})"
         errors = [o for o in cell.outputs if o.output_type == "error"]
         stderr = [o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
         first_error = first_error or (errors[0] if errors else None)
-        if kind(cell) == "test" and not any(e.ename == "NotImplementedError" for e in errors):
+        if kind(cell, tests) == "test" and not any(e.ename == "NotImplementedError" for e in errors):
             problems.append(f"{where}: a test cell that does not fail with NotImplementedError: "
                             f"{[(e.ename, e.evalue[:100]) for e in errors]}")
         for e in errors:
