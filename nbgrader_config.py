@@ -36,7 +36,6 @@ from nbgrader.preprocessors import (
     CheckCellMetadata,
     ClearOutput,
     DeduplicateIds,
-    Execute,
     IgnorePattern,
     LimitOutput,
     OverwriteCells,
@@ -45,6 +44,7 @@ from nbgrader.preprocessors import (
 )
 
 from labutils.autograde import DetectTampering, StderrAsNotes, WithholdTampered
+from labutils.sandbox import FlagStopped, SandboxedExecute
 
 c = get_config()  # noqa: F821 (injected by traitlets when it loads this file)
 
@@ -135,7 +135,11 @@ c.Autograde.sanitize_preprocessors = [
 ]
 # nbgrader 0.9.6's grading steps (its default list, written out), with two additions.
 c.Autograde.autograde_preprocessors = [
-    Execute,
+    # nbgrader's Execute, with each kernel in a bubblewrap sandbox with limits (labutils/sandbox.py:
+    # no source/, gradebook or other students, no network; memory, CPU time, processes, file
+    # size and output bounded). A kernel stopped by a limit fails the cells that did not run and
+    # adds a note at the top of the feedback; FlagStopped flags the notebook for manual grading.
+    SandboxedExecute,
     # nbgrader scores a test cell 0 for any stderr output: a torch deprecation warning would
     # cost a correct answer the cell. Stderr of graded test cells becomes a stdout note;
     # errors still fail the cell.
@@ -144,6 +148,7 @@ c.Autograde.autograde_preprocessors = [
     ClearMetadataPreprocessor,
     LimitOutput,
     SaveAutoGrades,
+    FlagStopped,
     # A notebook DetectTampering flagged: its autograded tests count 0 and wait for manual
     # grading, set in the gradebook (outside the kernel, so the student's code cannot undo it),
     # with the reasons in a markdown cell at the top of the feedback.

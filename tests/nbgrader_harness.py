@@ -156,14 +156,18 @@ def submit(course: Path, student: str, assignment: str, name: str, nb: NotebookN
     return path
 
 
-def autograde(course: Path, assignment: str) -> str:
+def autograde(course: Path, assignment: str, config: dict | None = None) -> str:
     """Autograde everyone submitted for ``assignment`` in one call; returns nbgrader's log.
 
+    ``config`` overrides the course's nbgrader settings, e.g.
+    ``{"Execute": {"timeout": 10}, "SandboxedKernelManager": {"memory": 1 << 30}}``.
     Raises AssertionError with the log when nbgrader reports a failure.
     """
     from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
 
     cfg = release.nbgrader_config(course)
+    cfg.merge(Config(config or {}))
     release.use_this_python()
     result = NbGraderAPI(config=cfg).autograde(assignment, "*", force=True)
     log = result.get("log", "")

@@ -1,0 +1,430 @@
+"""Run each submission's kernel in a sandbox while nbgrader autogrades (Debian's bubblewrap).
+
+nbgrader runs a student's notebook in a kernel with the instructor's rights: without this, the
+student's code can read ``source/`` (the hidden tests) and print it into its own feedback, read
+other students' submissions, write to ``gradebook.db``, fork, fill the memory or print without
+end. ``nbgrader_config.py`` grades with :class:`SandboxedExecute` instead of nbgrader's
+``Execute``; its kernel manager starts every kernel through ``bwrap``:
+
+- **What the kernel sees.** A new, empty root with, read-only: ``/usr`` (programs and shared
+  libraries), a few files of ``/etc`` (fonts, the dynamic loader's cache), the Python
+  installation and its site-packages, and the labutils package (not the rest of the
+  repository). Read-write: the student's own autograded folder (the kernel's working
+  directory) and a private tmpfs ``/tmp`` (``HOME`` is ``/tmp``). Nothing else: no
+  ``source/``, no gradebook, no other student, no ``/root`` or ``/home``.
+- **No network**: a network namespace of its own (loopback only). The kernel talks to nbgrader
+  through Unix sockets (ZeroMQ's ``ipc`` transport) in a private folder bound into the sandbox.
+- **Its own PID, IPC and UTS namespaces**: it sees only its own processes; when the kernel is
+  shut down or killed, everything it started dies with it.
+- **Limits** (``resource`` limits, set before ``bwrap`` starts): address space (memory:
+  ``MemoryError`` past it), CPU seconds (the kernel is killed), processes and threads, the
+  size of any file it writes, and no core dumps; the output a notebook may send back is bounded
+  in :class:`SandboxedExecute` (later output is dropped).
+- **Its own user** when nbgrader runs as root (as in CI and on many grading servers): the
+  kernel runs as uid ``200000 + pid`` with no capabilities, so the process limit counts only
+  that kernel's processes. Run as an ordinary user, bwrap maps that user into a user namespace
+  and the process limit counts all of that user's processes (set it with room to spare).
+
+A kernel stopped by a limit (or one that exits) is not the end of the student's grading: the
+cells that ran keep their scores, every test cell that did not run fails with a message,
+the notebook gets a note at the top saying what happened, and its tests are flagged for manual
+grading. The rest of the class is graded as usual.
+
+The limits are traits of :class:`SandboxedKernelManager` (``c.SandboxedKernelManager.memory``,
+...) and of :class:`SandboxedExecute` (``max_output_bytes``); see the instructor guide.
+Without bubblewrap the kernel does not start and the error says how to install it, unless the
+instructor turns the sandbox off on purpose (``LABUTILS_SANDBOX=off``).
+
+This module's top level uses only the standard library: ``python sandbox.py launch ...`` is the
+launcher that sets the limits and becomes ``bwrap``, started by the kernel manager without
+importing labutils (torch) first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import signal
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+ENV_SWITCH = "LABUTILS_SANDBOX"  # "off": run kernels without the sandbox (the instructor's choice)
+UID_BASE = 200_000  # sandbox uids are UID_BASE + the launcher's pid (unique while it runs)
+# Variables the kernel keeps (everything else of nbgrader's environment is dropped).
+KEEP_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "NBGRADER_EXECUTION", "PYTHONHASHSEED", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+KEEP_ENV_PREFIXES = ("LABUTILS_",)
+# Read-only files of /etc a kernel needs (fonts for matplotlib, the loader's cache, time zone).
+ETC = ("/etc/fonts", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/nsswitch.conf", "/etc/alternatives")
+INSTALL_HINT = (
+    "the autograder runs each student's kernel in a bubblewrap sandbox, and bwrap was not "
+    "found: install it (Debian/Ubuntu: apt-get install bubblewrap), or set LABUTILS_SANDBOX=off "
+    "to grade without a sandbox (student code then runs with your rights)"
+)
+
+# What a stopped kernel's exit status means, for the student's feedback.
+STOP_REASONS = {
+    -signal.SIGXCPU: "it used up its CPU time limit",
+    -signal.SIGKILL: "it was killed (out of memory, or past its CPU time limit)",
+    -signal.SIGXFSZ: "it wrote a file larger than the file size limit",
+    -signal.SIGSEGV: "it crashed (segmentation fault)",
+    -signal.SIGABRT: "it aborted (often: a memory allocation failed)",
+}
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create its namespaces here."""
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV_SWITCH, "").lower() not in ("off", "0", "no", "false")
+
+
+def bwrap_path() -> str:
+    path = shutil.which("bwrap")
+    if path is None:
+        raise SandboxUnavailable(INSTALL_HINT)
+    return path
+
+
+def describe_exit(status: int | None) -> str:
+    """Why the kernel stopped, in words, from its exit status (negative: killed by a signal)."""
+    if status is None:
+        return "it stopped"
+    if 128 < status < 128 + 65:  # bwrap reports a child killed by signal N as 128 + N
+        status = 128 - status
+    if status in STOP_REASONS:
+        return STOP_REASONS[status]
+    if status < 0:
+        return f"it was killed by signal {signal.Signals(-status).name}"
+    return f"its process exited with status {status} (for example os._exit or sys.exit in a thread)"
+
+
+def runtime_paths() -> list[str]:
+    """The folders the kernel's Python needs, read-only: the installation, site-packages and
+    labutils itself (an editable install points into the repository: only labutils/ is bound)."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib", "scripts"):
+        for scheme_vars in ({}, {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}):
+            try:
+                paths.add(sysconfig.get_path(key, vars=scheme_vars or None))
+            except KeyError:
+                pass
+    paths.add(str(Path(__file__).resolve().parent))  # labutils
+    paths.add(str(Path(sys.executable).resolve().parent))
+    paths = {str(Path(p).resolve()) for p in paths if p and os.path.isdir(p)}
+    # keep the outermost of nested folders; /usr comes whole anyway
+    out = []
+    for p in sorted(paths):
+        if p == "/usr" or p.startswith("/usr/"):
+            continue
+        if not any(p.startswith(q + "/") for q in out):
+            out.append(p)
+    return out
+
+
+def _dirs(path: str, made: set[str]) -> list[str]:
+    """bwrap arguments creating the parents of ``path`` as world-traversable folders."""
+    args = []
+    parts = Path(path).parts[1:-1]
+    cur = ""
+    for part in parts:
+        cur += "/" + part
+        if cur not in made:
+            made.add(cur)
+            args += ["--perms", "0755", "--dir", cur]
+    return args
+
+
+def bwrap_command(
+    cmd: list[str], *, cwd: str, runtime_dir: str, uid: int | None, extra_ro: tuple[str, ...] = ()
+) -> list[str]:
+    """The bwrap command line that runs ``cmd`` in the sandbox (see the module docstring)."""
+    args = [bwrap_path(), "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent"]
+    if uid is None:  # an ordinary user: a user namespace maps us
+        args += ["--unshare-user"]
+    else:  # root: no user namespace; the kernel drops to `uid` as it starts (setpriv below)
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    args += ["--ro-bind", "/usr", "/usr"]
+    for link in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        target = f"/{link}"
+        if os.path.islink(target):
+            args += ["--symlink", os.readlink(target), target]
+        elif os.path.isdir(target):
+            args += ["--ro-bind", target, target]
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/dev/shm"]
+    made = {"/tmp", "/usr", "/dev", "/proc"}
+    for path in ETC:
+        if os.path.exists(path):
+            args += _dirs(path, made) + ["--ro-bind", path, path]
+    for path in (*runtime_paths(), *extra_ro):
+        args += _dirs(path, made) + ["--ro-bind", path, path]
+    for path in (runtime_dir, cwd):
+        args += _dirs(path, made) + ["--bind", path, path]
+    args += ["--chdir", cwd, "--clearenv"]
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", "OMP_WAIT_POLICY": "PASSIVE"}
+    env["PATH"] = str(Path(sys.executable).parent) + ":" + env["PATH"]
+    for key, value in os.environ.items():
+        if key in KEEP_ENV or key.startswith(KEEP_ENV_PREFIXES):
+            env[key] = value
+    for key, value in sorted(env.items()):
+        args += ["--setenv", key, value]
+    if uid is not None:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            raise SandboxUnavailable("setpriv (util-linux) is needed to run the sandboxed kernel as its own user")
+        args += ["--", setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]
+    else:
+        args += ["--"]
+    return args + list(cmd)
+
+
+def _set_limits(limits: dict) -> None:
+    def cap(which, value):
+        if value:
+            soft, hard = value if isinstance(value, (list, tuple)) else (value, value)
+            resource.setrlimit(which, (int(soft), int(hard)))
+
+    cap(resource.RLIMIT_AS, limits.get("memory"))
+    cpu = limits.get("cpu_seconds")
+    if cpu:  # SIGXCPU at the soft limit, SIGKILL 10 s later
+        cap(resource.RLIMIT_CPU, (cpu, cpu + 10))
+    cap(resource.RLIMIT_NPROC, limits.get("processes"))
+    cap(resource.RLIMIT_FSIZE, limits.get("file_size"))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def launch(spec: dict) -> None:
+    """Become the sandboxed kernel: set the limits, give the kernel its folders, exec bwrap."""
+    uid = UID_BASE + os.getpid() if os.geteuid() == 0 else None
+    limits = dict(spec["limits"])
+    if uid is None and limits.get("processes"):
+        # the count is of all this user's processes: leave room for the ones already running
+        limits["processes"] = int(limits["processes"]) + _count_tasks(os.getuid())
+    if uid is not None:
+        for top in (spec["cwd"], spec["runtime_dir"]):
+            for folder, _sub, files in os.walk(top):
+                for name in [folder, *(os.path.join(folder, f) for f in files)]:
+                    os.lchown(name, uid, uid)
+    argv = bwrap_command(spec["cmd"], cwd=spec["cwd"], runtime_dir=spec["runtime_dir"], uid=uid, extra_ro=tuple(spec.get("extra_ro", ())))
+    _set_limits(limits)
+    os.execv(argv[0], argv)
+
+
+def _count_tasks(uid: int) -> int:
+    n = 0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if os.stat(f"/proc/{pid}").st_uid == uid:
+                    n += len(os.listdir(f"/proc/{pid}/task"))
+            except OSError:
+                pass
+    return n
+
+
+if __name__ == "__main__":  # python sandbox.py launch '<json spec>'
+    if len(sys.argv) != 3 or sys.argv[1] != "launch":
+        sys.exit("usage: python -I labutils/sandbox.py launch '<json spec>' (started by SandboxedKernelManager)")
+    try:
+        launch(json.loads(sys.argv[2]))
+    except SandboxUnavailable as exc:
+        sys.exit(f"labutils.sandbox: {exc}")
+
+
+# --- the nbgrader side (needs jupyter_client and nbgrader; imported by nbgrader_config.py) ---
+
+try:
+    from jupyter_client.manager import AsyncKernelManager, KernelManager
+    from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+except ImportError:  # the launcher above needs neither
+    AsyncKernelManager = Execute = None
+
+STOP_NOTE_KEY = "labutils_kernel_stopped"
+
+if AsyncKernelManager is not None and Execute is not None:
+    import nbformat
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from traitlets import Integer, List, Unicode
+
+    class SandboxedKernelManager(AsyncKernelManager):
+        """A kernel manager that starts every kernel in the bubblewrap sandbox, with limits."""
+
+        memory = Integer(8 << 30, help="Address-space limit of the kernel, bytes (torch's CUDA build maps ~3.5 GB at import).").tag(config=True)
+        cpu_seconds = Integer(1800, help="CPU time of the kernel, seconds (all its threads); then it is killed.").tag(config=True)
+        processes = Integer(512, help="Processes and threads the kernel's user may have.").tag(config=True)
+        file_size = Integer(1 << 30, help="Largest file the kernel may write, bytes.").tag(config=True)
+        extra_ro = List(Unicode(), help="More folders the kernel may read (read-only).").tag(config=True)
+
+        exit_status: int | None = None
+
+        async def _async_pre_start_kernel(self, **kw):
+            if not enabled():
+                return await KernelManager._async_pre_start_kernel(self, **kw)
+            bwrap_path()  # fail with the install hint before anything starts
+            self._sandbox_dir = tempfile.mkdtemp(prefix="labutils-kernel-")
+            self.transport = "ipc"
+            self.connection_file = os.path.join(self._sandbox_dir, "kernel.json")
+            self.ip = os.path.join(self._sandbox_dir, "k")
+            cmd, kw = await KernelManager._async_pre_start_kernel(self, **kw)
+            cwd = str(Path(kw.get("cwd") or os.getcwd()).resolve())
+            spec = {
+                "cmd": cmd,
+                "cwd": cwd,
+                "runtime_dir": self._sandbox_dir,
+                "extra_ro": list(self.extra_ro),
+                "limits": {"memory": self.memory, "cpu_seconds": self.cpu_seconds, "processes": self.processes, "file_size": self.file_size},
+            }
+            launcher = [sys.executable, "-I", str(Path(__file__).resolve()), "launch", json.dumps(spec)]
+            return launcher, kw
+
+        pre_start_kernel = _async_pre_start_kernel  # jupyter_client calls the underscored name
+
+        async def _async_interrupt_kernel(self):
+            """Interrupt through the kernel's control channel: a signal sent from outside the
+            sandbox does not reach the kernel's process group inside its PID namespace."""
+            if enabled() and self.has_kernel:
+                msg = self.session.msg("interrupt_request", content={})
+                self._connect_control_socket()
+                self.session.send(self._control_socket, msg)
+                return
+            await KernelManager._async_interrupt_kernel(self)
+
+        interrupt_kernel = _async_interrupt_kernel
+
+        async def _async_is_alive(self):
+            alive = await KernelManager._async_is_alive(self)
+            if not alive and self.provisioner is not None:
+                process = getattr(self.provisioner, "process", None)
+                if process is not None and process.returncode is not None:
+                    self.exit_status = process.returncode
+            return alive
+
+        is_alive = _async_is_alive
+
+        async def cleanup_resources(self, restart: bool = False):
+            await KernelManager._async_cleanup_resources(self, restart=restart)
+            folder = getattr(self, "_sandbox_dir", None)
+            if folder and not restart:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    class SandboxedExecute(Execute):
+        """nbgrader's Execute with the sandboxed kernel, bounded output, and a stopped kernel
+        turned into feedback (see the module docstring)."""
+
+        max_output_bytes = Integer(20 << 20, help="Output a notebook may send back (text and images), bytes; later output is dropped.").tag(config=True)
+
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+            super().__init__(*args, **kwargs)
+
+        def preprocess(self, nb, resources=None, km=None):
+            self._output_bytes = 0
+            self._dropped = False
+            self._running = None
+            self._managers = []
+            try:
+                return super().preprocess(nb, resources, km)
+            except DeadKernelError:
+                status = next((m.exit_status for m in self._managers if m.exit_status is not None), None)
+                self._stopped(describe_exit(status))
+                return self.nb, self.resources
+            except CellTimeoutError:
+                # interrupted after the cell timeout, the kernel still sent nothing (it ignores
+                # SIGINT, or a fork bomb holds it): nbgrader would drop the student; the kernel
+                # is killed as the client shuts down, and the student gets the message
+                self._stopped("it did not respond to an interrupt after the cell time limit (an endless loop that ignores interrupts, or a flood of processes)")
+                return self.nb, self.resources
+
+        def create_kernel_manager(self):
+            km = super().create_kernel_manager()
+            self._managers.append(km)
+            return km
+
+        def preprocess_cell(self, cell, resources, index):
+            self._running = index
+            return super().preprocess_cell(cell, resources, index)
+
+        def output(self, outs, msg, display_id, cell_index):
+            size = _message_size(msg)
+            if self._output_bytes + size > self.max_output_bytes:
+                if not self._dropped:  # the kernel may go on printing: the cell timeout ends that
+                    self._dropped = True
+                    outs.append(nbformat.v4.new_output("stream", name="stdout", text=(
+                        f"\n[autograder: this notebook's output passed the limit of "
+                        f"{self.max_output_bytes / 2**20:g} MB; the rest of it is dropped]\n")))
+                    self.log.warning("Output limit reached in cell %s; later output dropped", cell_index)
+                return None
+            self._output_bytes += size
+            return super().output(outs, msg, display_id, cell_index)
+
+        def _stopped(self, why: str) -> None:
+            """The kernel died while running cell ``self._running``: fail what did not run."""
+            student = (self.resources or {}).get("nbgrader", {}).get("student")
+            self.log.error("The kernel of student %s stopped in cell %s: %s", student, self._running, why)
+            for index, cell in enumerate(self.nb.cells):
+                if cell.cell_type != "code" or index < (self._running or 0):
+                    continue
+                if index == self._running:
+                    text = f"the kernel stopped while running this cell: {why}"
+                else:
+                    text = "not run: the kernel stopped in an earlier cell"
+                    cell.outputs = []
+                cell.outputs.append(nbformat.v4.new_output("error", ename="KernelStopped", evalue=text, traceback=[f"KernelStopped: {text}"]))
+            note = nbformat.v4.new_markdown_cell(
+                "**The autograder stopped your notebook.** Its kernel stopped while running a "
+                f"cell: {why}. The cells before it were graded; that cell and every cell after it "
+                "did not run and score 0. This notebook is flagged for your instructor to grade by "
+                "hand. Look for the cell marked `KernelStopped` below."
+            )
+            note.metadata[STOP_NOTE_KEY] = why
+            note.pop("id", None)
+            if self.nb.get("nbformat_minor", 0) >= 5:
+                note["id"] = "labutils-kernel-stopped"
+            self.nb.cells.insert(0, note)
+            self.nb.metadata[STOP_NOTE_KEY] = why
+
+    class FlagStopped(NbGraderPreprocessor):
+        """Autograde step (after SaveAutoGrades): a notebook whose kernel stopped keeps the
+        scores of the cells that ran, and its test cells are flagged for manual grading."""
+
+        def preprocess(self, nb, resources):
+            if not any(
+                out.get("output_type") == "error" and out.get("ename") == "KernelStopped"
+                for cell in nb.cells
+                if cell.cell_type == "code"
+                for out in cell.get("outputs", [])
+            ):
+                return nb, resources
+            from nbgrader.api import Gradebook
+
+            info = resources["nbgrader"]
+            with Gradebook(info["db_url"]) as gb:
+                for cell in nb.cells:
+                    meta = cell.metadata.get("nbgrader", {})
+                    if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+                        grade = gb.find_grade(meta["grade_id"], info["notebook"], info["assignment"], info["student"])
+                        grade.needs_manual_grade = True
+                gb.db.commit()
+            self.log.warning("The kernel of student %s stopped: %s flagged for manual grading", info["student"], info["notebook"])
+            return nb, resources
+
+    def _message_size(msg) -> int:
+        content = msg.get("content", {})
+        if msg.get("msg_type") == "stream":
+            return len(content.get("text", ""))
+        data = content.get("data", {})
+        size = sum(len(v) if isinstance(v, str) else len(json.dumps(v)) for v in data.values())
+        if msg.get("msg_type") == "error":
+            size += sum(len(line) for line in content.get("traceback", []))
+        return size
+
+else:
+
+    def __getattr__(name):
+        if name in ("SandboxedKernelManager", "SandboxedExecute", "FlagStopped"):
+            raise ImportError(f"labutils.sandbox.{name} needs nbgrader and jupyter_client")
+        raise AttributeError(name)
