@@ -56,6 +56,82 @@ BUDGETS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+THREADS_ENV = "LABUTILS_THREADS"
+# OpenMP settings for the kernels of the book build and the autograder (and for a hub): they must
+# be in the environment before torch loads its OpenMP library (benchmarks/under_load.py).
+OPENMP_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
+def _cgroup_cpu_quota() -> float | None:
+    """CPUs allowed by this process's cgroup CPU quota (v2 ``cpu.max`` or v1 CFS), None if none."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # cgroup v2
+            for base in (Path("/sys/fs/cgroup") / path.lstrip("/"), Path("/sys/fs/cgroup")):
+                try:
+                    quota, period = (base / "cpu.max").read_text().split()
+                except (OSError, ValueError):
+                    continue
+                return None if quota == "max" else int(quota) / int(period)
+        elif "cpu" in controllers.split(","):  # cgroup v1
+            for base in (Path("/sys/fs/cgroup") / controllers / path.lstrip("/"), Path("/sys/fs/cgroup") / controllers):
+                try:
+                    quota = int((base / "cpu.cfs_quota_us").read_text())
+                    period = int((base / "cpu.cfs_period_us").read_text())
+                except (OSError, ValueError):
+                    continue
+                return None if quota <= 0 else quota / period
+    return None
+
+
+def available_cpus() -> int:
+    """The CPUs this process may really use: its CPU affinity, capped by a cgroup CPU quota.
+
+    ``os.cpu_count()`` (and torch's default thread count) sees every core of the host: in a
+    container limited to 2 CPUs of 64, or a hub that pins each user to a few cores, torch would
+    start 64 threads that spin against each other.
+    """
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    if quota is not None:
+        n = min(n, max(1, int(quota)))
+    return max(1, n)
+
+
+def configure_threads() -> int:
+    """Set torch's intra-op threads to :func:`available_cpus` (done when labutils is imported).
+
+    ``LABUTILS_THREADS`` or ``OMP_NUM_THREADS``, when set, win (a grading worker sets
+    ``OMP_NUM_THREADS`` to its share of the cores). Returns the thread count in use.
+
+    Idle OpenMP threads also spin-wait for work (``OMP_WAIT_POLICY=ACTIVE`` behaviour), which
+    is what collapses several trainings on few cores; that policy is read when torch loads its
+    OpenMP library, so it cannot be set from here: the book build, the autograder's kernels and
+    the under-load benchmark set ``OMP_WAIT_POLICY=PASSIVE`` in the kernel's environment (see the
+    instructor guide for a hub).
+    """
+    wanted = os.environ.get(THREADS_ENV) or os.environ.get("OMP_NUM_THREADS")
+    try:
+        n = int(wanted) if wanted else available_cpus()
+    except ValueError:
+        raise ValueError(f"{THREADS_ENV}/OMP_NUM_THREADS must be a whole number, got {wanted!r}") from None
+    if n < 1:
+        raise ValueError(f"{THREADS_ENV}/OMP_NUM_THREADS must be at least 1, got {n}")
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+configure_threads()
+
+
 def current_profile() -> str:
     """Name of the active profile: ``LABUTILS_PROFILE``, else smoke under nbgrader, else by device."""
     name = os.environ.get(PROFILE_ENV, "").strip().lower()

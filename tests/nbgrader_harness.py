@@ -2,7 +2,7 @@
 
     course = make_course(tmp, "lab1_dcgan")      # solutions/ -> notebooks/ (generate_assignment)
     submit(course, "alice", "lab1_dcgan", nb)     # submitted/alice/lab1_dcgan/<name>.ipynb
-    autograde(course, "lab1_dcgan")               # every student, one call
+    autograde(course, "lab1_dcgan")               # every student, in 2 parallel workers
     autograded_scores(course, "lab1_dcgan", "lab1_dcgan", "alice")  # {test grade_id: (score, max)}
 
 Submissions are built from the release: ``fill_solutions`` puts the solution notebook's code and
@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -30,6 +31,8 @@ TAMPERING = TESTS / "tampering"
 _spec = importlib.util.spec_from_file_location("release", ROOT / "scripts" / "release.py")
 release = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(release)
+sys.path.insert(0, str(ROOT / "scripts"))
+import grade  # noqa: E402  (scripts/grade.py: the parallel autograder)
 
 MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
@@ -156,22 +159,41 @@ def submit(course: Path, student: str, assignment: str, name: str, nb: NotebookN
     return path
 
 
-def autograde(course: Path, assignment: str, config: dict | None = None) -> str:
-    """Autograde everyone submitted for ``assignment`` in one call; returns nbgrader's log.
+def _sandbox_or_off() -> None:
+    """Grade in the sandbox where bubblewrap is installed; elsewhere (a laptop without it) turn
+    it off with a warning, unless LABUTILS_REQUIRE_SANDBOX is set (CI), which makes it an error."""
+    import os
+    import warnings
 
-    ``config`` overrides the course's nbgrader settings, e.g.
-    ``{"Execute": {"timeout": 10}, "SandboxedKernelManager": {"memory": 1 << 30}}``.
-    Raises AssertionError with the log when nbgrader reports a failure.
+    from labutils import sandbox
+
+    if not sandbox.enabled():
+        return
+    try:
+        sandbox.bwrap_path()
+    except sandbox.SandboxUnavailable as exc:
+        if os.environ.get("LABUTILS_REQUIRE_SANDBOX"):
+            raise
+        warnings.warn(f"grading without the sandbox: {exc}", stacklevel=2)
+        os.environ[sandbox.ENV_SWITCH] = "off"
+
+
+def autograde(course: Path, assignment: str, config: dict | None = None, workers: int | None = None) -> str:
+    """Autograde everyone submitted for ``assignment``; returns nbgrader's logs, one per student.
+
+    Grades with scripts/grade.py's parallel workers (``workers``, default
+    ``$LABUTILS_GRADE_WORKERS`` or 2), as an instructor would. ``config`` overrides the course's
+    nbgrader settings, e.g. ``{"Execute": {"timeout": 10}, "SandboxedKernelManager": {"memory": 1 << 30}}``.
+    Raises AssertionError with the log when a student could not be graded.
     """
-    from nbgrader.apps import NbGraderAPI
-    from traitlets.config import Config
+    import os
 
-    cfg = release.nbgrader_config(course)
-    cfg.merge(Config(config or {}))
-    release.use_this_python()
-    result = NbGraderAPI(config=cfg).autograde(assignment, "*", force=True)
-    log = result.get("log", "")
-    assert result["success"], f"nbgrader autograde failed:\n{log}\n{result.get('error', '')}"
+    _sandbox_or_off()
+    if workers is None:
+        workers = int(os.environ.get("LABUTILS_GRADE_WORKERS", "2"))
+    report = grade.grade(course, assignment, workers=workers, config=config)
+    log = "\n".join(f"=== student {r.student} ({r.seconds:.1f} s)\n{r.log}" for r in sorted(report.results, key=lambda r: r.student))
+    assert not report.failed, f"nbgrader autograde failed for {report.failed}:\n{log}"
     return log
 
 

@@ -21,6 +21,8 @@ Run with ``pytest -s`` to see the score table.
 
 from __future__ import annotations
 
+import re
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,6 +149,10 @@ def _round_trip(assignment: str, tmp: Path) -> Graded:
 
 def _print_table(assignment: str, g: Graded) -> None:
     full = sum(g.tests.values())
+    seconds = sorted(float(m) for m in re.findall(r"^=== student \S+ \(([\d.]+) s\)$", g.log, re.M))
+    if seconds:
+        print(f"\nautograde time per submission, {assignment} ({len(seconds)} submissions, parallel workers): "
+              f"median {statistics.median(seconds):.1f} s, max {seconds[-1]:.1f} s")
     print(f"\nautograded scores, {assignment} (out of {full:g}):")
     for student in g.scores:
         lost = ", ".join(f"{t} {g.scores[student][t]:g}/{g.tests[t]:g}" for t in g.lost(student))
