@@ -24,10 +24,12 @@ What nbgrader 0.9.6 does with a damaged submission (checked in tests/test_nbgrad
   cell scores 0 and keeps the traceback as its output, the rest is graded.
 - A cell that runs longer than `timeout` is interrupted (`interrupt_on_timeout`), shows
   "CellTimeoutError: No reply from kernel before timeout" and the run goes on.
-- A kernel that dies (killed for memory, `os._exit`) is the one case that is not graded:
-  autograde logs "DeadKernelError: Kernel died" for that student (the others are graded), the
-  student's grades stay empty (0, flagged for manual grading) and there is no autograded
-  notebook. Fix the submission by hand and autograde that student again.
+- Each kernel runs in a bubblewrap sandbox with limits (labutils/sandbox.py; the instructor
+  guide lists them). A kernel that stops (it exits, is killed by a limit, or ignores the
+  interrupt after the timeout) is graded all the same: the cells that ran keep their scores,
+  the rest fail with `KernelStopped`, a note at the top says why, and FlagStopped flags the
+  notebook for manual grading. (Plain nbgrader logs "DeadKernelError" and grades nothing.)
+- Grade a class in parallel with scripts/grade.py (SQLite or PostgreSQL gradebook).
 """
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor

@@ -14,8 +14,9 @@ Settings, applied through each process's environment before torch starts:
 - ``torch``: ``OMP_WAIT_POLICY`` and ``LABUTILS_THREADS`` unset, and torch's thread count
   left as torch picks it (``os.cpu_count()`` cores), as a plain script does;
 - ``one-thread``: one torch thread per process (``OMP_NUM_THREADS=1``), OpenMP's default wait;
-- ``labutils``: what the book build and the autograder's kernels use: ``OMP_WAIT_POLICY=PASSIVE``
-  and labutils' thread count (``config.available_cpus()``: affinity and cgroup quota).
+- ``labutils``: what the autograder's kernels use: ``OMP_WAIT_POLICY=PASSIVE``
+  (``sandbox.OPENMP_ENV``) and labutils' thread count (``config.available_cpus()``: affinity
+  and cgroup quota).
 
 The goal (issue #13): with 2 and 4 processes the total is at least 0.8 times the one-process
 figure. Run it on an otherwise idle machine: it is itself the load.
@@ -60,9 +61,9 @@ def run_count(n: int, args) -> dict:
     for key in ("OMP_WAIT_POLICY", "LABUTILS_THREADS", "OMP_NUM_THREADS"):
         env.pop(key, None)
     if args.setting == "labutils":
-        from labutils import config
+        from labutils import sandbox
 
-        env.update(config.OPENMP_ENV)
+        env.update(sandbox.OPENMP_ENV)
     if args.setting == "one-thread":
         env["OMP_NUM_THREADS"] = "1"
     for item in args.set:

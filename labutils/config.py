@@ -57,9 +57,6 @@ BUDGETS: dict[str, dict[str, dict[str, Any]]] = {
 
 
 THREADS_ENV = "LABUTILS_THREADS"
-# OpenMP settings for the kernels of the book build and the autograder (and for a hub): they must
-# be in the environment before torch loads its OpenMP library (benchmarks/under_load.py).
-OPENMP_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 
 def _cgroup_cpu_quota() -> float | None:
@@ -111,11 +108,11 @@ def configure_threads() -> int:
     ``LABUTILS_THREADS`` or ``OMP_NUM_THREADS``, when set, win (a grading worker sets
     ``OMP_NUM_THREADS`` to its share of the cores). Returns the thread count in use.
 
-    Idle OpenMP threads also spin-wait for work (``OMP_WAIT_POLICY=ACTIVE`` behaviour), which
-    is what collapses several trainings on few cores; that policy is read when torch loads its
-    OpenMP library, so it cannot be set from here: the book build, the autograder's kernels and
-    the under-load benchmark set ``OMP_WAIT_POLICY=PASSIVE`` in the kernel's environment (see the
-    instructor guide for a hub).
+    Idle OpenMP threads also spin-wait for work, which is what collapses several trainings on
+    few cores. The wait policy is read when torch loads its OpenMP library, so it cannot be set
+    from here: the autograder's kernels get ``OMP_WAIT_POLICY=PASSIVE`` (``sandbox.OPENMP_ENV``)
+    in their environment; it costs a lone training on an idle machine about 40% of its speed
+    (benchmarks/under_load.py), so the book build does not set it (see the instructor guide).
     """
     wanted = os.environ.get(THREADS_ENV) or os.environ.get("OMP_NUM_THREADS")
     try:

@@ -59,6 +59,9 @@ KEEP_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "NBGRADER_EXECUTION", "PYTHONHAS
 KEEP_ENV_PREFIXES = ("LABUTILS_",)
 # Read-only files of /etc a kernel needs (fonts for matplotlib, the loader's cache, time zone).
 ETC = ("/etc/fonts", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/nsswitch.conf", "/etc/alternatives")
+# OpenMP's wait policy for the kernels (read when torch loads OpenMP, so set in the environment):
+# idle threads sleep instead of spinning against other processes' threads.
+OPENMP_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 INSTALL_HINT = (
     "the autograder runs each student's kernel in a bubblewrap sandbox, and bwrap was not "
     "found: install it (Debian/Ubuntu: apt-get install bubblewrap), or set LABUTILS_SANDBOX=off "
@@ -165,7 +168,7 @@ def bwrap_command(
     for path in (runtime_dir, cwd):
         args += _dirs(path, made) + ["--bind", path, path]
     args += ["--chdir", cwd, "--clearenv"]
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", "OMP_WAIT_POLICY": "PASSIVE"}
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", **OPENMP_ENV}
     env["PATH"] = str(Path(sys.executable).parent) + ":" + env["PATH"]
     for key, value in os.environ.items():
         if key in KEEP_ENV or key.startswith(KEEP_ENV_PREFIXES):

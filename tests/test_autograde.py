@@ -628,17 +628,20 @@ def test_withhold_tampered_checks_itself_without_a_record(logger, monkeypatch):
 
 
 def test_config_wires_the_preprocessors():
+    from nbgrader.preprocessors import Execute
     from traitlets.config.loader import PyFileConfigLoader
 
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     sanitize = [p.__name__ for p in cfg.Autograde.sanitize_preprocessors]
     grade = [p.__name__ for p in cfg.Autograde.autograde_preprocessors]
     assert sanitize.index("DetectTampering") == sanitize.index("RobustOverwriteCells") + 1
-    assert grade[:2] == ["Execute", "StderrAsNotes"]
-    assert grade.index("WithholdTampered") == grade.index("SaveAutoGrades") + 1
-    # nbgrader 0.9.6's own list, in its order, is all there
-    assert [p for p in grade if p not in ("StderrAsNotes", "WithholdTampered")] == [
-        "Execute",
+    assert grade[:2] == ["SandboxedExecute", "StderrAsNotes"]
+    assert issubclass(cfg.Autograde.autograde_preprocessors[0], Execute)
+    assert grade.index("FlagStopped") == grade.index("SaveAutoGrades") + 1
+    assert grade.index("WithholdTampered") == grade.index("FlagStopped") + 1
+    # nbgrader 0.9.6's own list, in its order, is all there (Execute as its sandboxed subclass)
+    assert [p for p in grade if p not in ("StderrAsNotes", "WithholdTampered", "FlagStopped")] == [
+        "SandboxedExecute",
         "IgnorePattern",
         "ClearMetadataPreprocessor",
         "LimitOutput",
