@@ -40,13 +40,11 @@ def child(args) -> None:
     import torch
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    if args.setting == "torch":
-        torch.set_num_threads(os.cpu_count() or 1)  # undo labutils' choice: torch's own default
-    import train_speed
+    import train_speed  # imports labutils, which sets the thread count
 
     bench = train_speed.Labutils(16, torch.device("cpu"), seed=0, switches={}, n=None)
     if args.setting == "torch":
-        torch.set_num_threads(os.cpu_count() or 1)
+        torch.set_num_threads(os.cpu_count() or 1)  # undo labutils' choice: torch's own default
     bench.run(args.warmup)
     while time.time() < args.start:
         time.sleep(0.01)

@@ -2112,31 +2112,34 @@ if _Base is not None:
             return nb, resources
 
         def withhold_scores(self, nb, resources):
-            from nbgrader.api import Gradebook
-
             info = resources["nbgrader"]
-            with Gradebook(info["db_url"]) as gb:
-                for cell in nb.cells:
-                    if _is_test_cell(cell):
-                        grade = gb.find_grade(
-                            cell.metadata.nbgrader["grade_id"],
-                            info["notebook"],
-                            info["assignment"],
-                            info["student"],
-                        )
-                        grade.auto_score = 0.0
-                        grade.needs_manual_grade = True
-                gb.db.commit()
+            flag_test_grades(nb, info, zero=True)
             self.log.warning(
                 "Autograded score of %s withheld for manual review (student %s)",
                 info["notebook"],
                 info["student"],
             )
 
+    def flag_test_grades(nb, info, *, zero: bool) -> None:
+        """In the gradebook, flag every autograded test of ``nb`` for manual grading (and, with
+        ``zero``, set its autograded score to 0); ``info`` is ``resources["nbgrader"]``."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(info["db_url"]) as gb:
+            for cell in nb.cells:
+                if _is_test_cell(cell):
+                    grade = gb.find_grade(
+                        cell.metadata.nbgrader["grade_id"], info["notebook"], info["assignment"], info["student"]
+                    )
+                    if zero:
+                        grade.auto_score = 0.0
+                    grade.needs_manual_grade = True
+            gb.db.commit()
+
 else:
 
     def __getattr__(name):
-        if name in ("DetectTampering", "StderrAsNotes", "WithholdTampered"):
+        if name in ("DetectTampering", "StderrAsNotes", "WithholdTampered", "flag_test_grades"):
             raise ImportError(f"labutils.autograde.{name} needs nbgrader (pip install nbgrader)")
         raise AttributeError(name)
 

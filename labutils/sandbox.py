@@ -168,8 +168,7 @@ def bwrap_command(
     for path in (runtime_dir, cwd):
         args += _dirs(path, made) + ["--bind", path, path]
     args += ["--chdir", cwd, "--clearenv"]
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", **OPENMP_ENV}
-    env["PATH"] = str(Path(sys.executable).parent) + ":" + env["PATH"]
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", **OPENMP_ENV}
     for key, value in os.environ.items():
         if key in KEEP_ENV or key.startswith(KEEP_ENV_PREFIXES):
             env[key] = value
@@ -186,17 +185,15 @@ def bwrap_command(
 
 
 def _set_limits(limits: dict) -> None:
-    def cap(which, value):
-        if value:
-            soft, hard = value if isinstance(value, (list, tuple)) else (value, value)
-            resource.setrlimit(which, (int(soft), int(hard)))
-
-    cap(resource.RLIMIT_AS, limits.get("memory"))
-    cpu = limits.get("cpu_seconds")
-    if cpu:  # SIGXCPU at the soft limit, SIGKILL 10 s later
-        cap(resource.RLIMIT_CPU, (cpu, cpu + 10))
-    cap(resource.RLIMIT_NPROC, limits.get("processes"))
-    cap(resource.RLIMIT_FSIZE, limits.get("file_size"))
+    """The resource limits (a limit of 0 or None is left as it is); no core dumps."""
+    for which, key, grace in (
+        (resource.RLIMIT_AS, "memory", 0),
+        (resource.RLIMIT_CPU, "cpu_seconds", 10),  # SIGXCPU at the soft limit, SIGKILL 10 s later
+        (resource.RLIMIT_NPROC, "processes", 0),
+        (resource.RLIMIT_FSIZE, "file_size", 0),
+    ):
+        if limits.get(key):
+            resource.setrlimit(which, (int(limits[key]), int(limits[key]) + grace))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
@@ -243,10 +240,10 @@ if __name__ == "__main__":  # python sandbox.py launch '<json spec>'
 try:
     from jupyter_client.manager import AsyncKernelManager, KernelManager
     from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+
+    from .autograde import flag_test_grades
 except ImportError:  # the launcher above needs neither
     AsyncKernelManager = Execute = None
-
-STOP_NOTE_KEY = "labutils_kernel_stopped"
 
 if AsyncKernelManager is not None and Execute is not None:
     import nbformat
@@ -308,11 +305,13 @@ if AsyncKernelManager is not None and Execute is not None:
 
         is_alive = _async_is_alive
 
-        async def cleanup_resources(self, restart: bool = False):
+        async def _async_cleanup_resources(self, restart: bool = False):
             await KernelManager._async_cleanup_resources(self, restart=restart)
             folder = getattr(self, "_sandbox_dir", None)
             if folder and not restart:
                 shutil.rmtree(folder, ignore_errors=True)
+
+        cleanup_resources = _async_cleanup_resources  # shutdown_kernel calls the underscored name
 
     class SandboxedExecute(Execute):
         """nbgrader's Execute with the sandboxed kernel, bounded output, and a stopped kernel
@@ -383,12 +382,10 @@ if AsyncKernelManager is not None and Execute is not None:
                 "did not run and score 0. This notebook is flagged for your instructor to grade by "
                 "hand. Look for the cell marked `KernelStopped` below."
             )
-            note.metadata[STOP_NOTE_KEY] = why
             note.pop("id", None)
             if self.nb.get("nbformat_minor", 0) >= 5:
                 note["id"] = "labutils-kernel-stopped"
             self.nb.cells.insert(0, note)
-            self.nb.metadata[STOP_NOTE_KEY] = why
 
     class FlagStopped(NbGraderPreprocessor):
         """Autograde step (after SaveAutoGrades): a notebook whose kernel stopped keeps the
@@ -402,16 +399,8 @@ if AsyncKernelManager is not None and Execute is not None:
                 for out in cell.get("outputs", [])
             ):
                 return nb, resources
-            from nbgrader.api import Gradebook
-
+            flag_test_grades(nb, resources["nbgrader"], zero=False)
             info = resources["nbgrader"]
-            with Gradebook(info["db_url"]) as gb:
-                for cell in nb.cells:
-                    meta = cell.metadata.get("nbgrader", {})
-                    if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
-                        grade = gb.find_grade(meta["grade_id"], info["notebook"], info["assignment"], info["student"])
-                        grade.needs_manual_grade = True
-                gb.db.commit()
             self.log.warning("The kernel of student %s stopped: %s flagged for manual grading", info["student"], info["notebook"])
             return nb, resources
 

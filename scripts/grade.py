@@ -80,12 +80,6 @@ def submitted_students(course: Path, assignment: str) -> list[str]:
     return sorted(p.parent.name for p in folder.glob(f"*/{assignment}") if p.is_dir())
 
 
-def available_cpus() -> int:
-    from labutils import config
-
-    return config.available_cpus()
-
-
 # --- worker side ---------------------------------------------------------------------------
 
 _api = None
@@ -159,6 +153,8 @@ def grade(
             raise LookupError(
                 f"{assignment} is not in the gradebook {db_url}: run nbgrader generate_assignment first"
             ) from None
+    from labutils.config import available_cpus
+
     threads = max(1, available_cpus() // workers)
     report = Report(assignment, workers, 0.0)
     start = time.perf_counter()

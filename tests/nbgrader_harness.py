@@ -159,7 +159,7 @@ def submit(course: Path, student: str, assignment: str, name: str, nb: NotebookN
     return path
 
 
-def _sandbox_or_off() -> None:
+def sandbox_or_off() -> None:
     """Grade in the sandbox where bubblewrap is installed; elsewhere (a laptop without it) turn
     it off with a warning, unless LABUTILS_REQUIRE_SANDBOX is set (CI), which makes it an error."""
     import os
@@ -188,7 +188,7 @@ def autograde(course: Path, assignment: str, config: dict | None = None, workers
     """
     import os
 
-    _sandbox_or_off()
+    sandbox_or_off()
     if workers is None:
         workers = int(os.environ.get("LABUTILS_GRADE_WORKERS", "2"))
     report = grade.grade(course, assignment, workers=workers, config=config)

@@ -151,7 +151,7 @@ def _print_table(assignment: str, g: Graded) -> None:
     full = sum(g.tests.values())
     seconds = sorted(float(m) for m in re.findall(r"^=== student \S+ \(([\d.]+) s\)$", g.log, re.M))
     if seconds:
-        print(f"\nautograde time per submission, {assignment} ({len(seconds)} submissions, parallel workers): "
+        print(f"\nautograde time per submission, {assignment} ({len(seconds)} submissions): "
               f"median {statistics.median(seconds):.1f} s, max {seconds[-1]:.1f} s")
     print(f"\nautograded scores, {assignment} (out of {full:g}):")
     for student in g.scores:

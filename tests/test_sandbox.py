@@ -214,7 +214,7 @@ def test_no_network(graded):
 def test_kernel_sees_only_the_sandbox(graded):
     out = _outputs(graded, "who")
     top = out.split("root:", 1)[1]
-    for hidden in ("'home'", "'etc/shadow'", "'srv'", "'var'"):
+    for hidden in ("'home'", "'opt'", "'srv'", "'var'", "'mnt'"):  # top-level folders of the host
         assert hidden not in top, out
     if os.geteuid() == 0:
         uid = int(out.split("uid", 1)[1].split()[0])
