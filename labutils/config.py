@@ -13,8 +13,11 @@ executes the notebook (it sets ``NBGRADER_EXECUTION``), ``full`` on a GPU and ``
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -59,22 +62,38 @@ BUDGETS: dict[str, dict[str, dict[str, Any]]] = {
 THREADS_ENV = "LABUTILS_THREADS"
 
 
-def _cgroup_cpu_quota() -> float | None:
-    """CPUs allowed by this process's cgroup CPU quota (v2 ``cpu.max`` or v1 CFS), None if none."""
+def _cgroups() -> list[tuple[str, str]]:
+    """(controllers, path) of each cgroup of this process ("" controllers: cgroup v2)."""
     try:
         lines = Path("/proc/self/cgroup").read_text().splitlines()
     except OSError:
-        return None
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        if controllers == "":  # cgroup v2
+        return []
+    return [tuple(line.split(":", 2)[1:]) for line in lines if line.count(":") >= 2]
+
+
+def _cgroup_v2_read(name: str) -> str | None:
+    """The text of this process's cgroup v2 file ``name`` (e.g. ``cpu.max``), None if unreadable."""
+    for controllers, path in _cgroups():
+        if controllers == "":
             for base in (Path("/sys/fs/cgroup") / path.lstrip("/"), Path("/sys/fs/cgroup")):
                 try:
-                    quota, period = (base / "cpu.max").read_text().split()
-                except (OSError, ValueError):
+                    return (base / name).read_text()
+                except OSError:
                     continue
-                return None if quota == "max" else int(quota) / int(period)
-        elif "cpu" in controllers.split(","):  # cgroup v1
+    return None
+
+
+def _cgroup_cpu_quota() -> float | None:
+    """CPUs allowed by this process's cgroup CPU quota (v2 ``cpu.max`` or v1 CFS), None if none."""
+    text = _cgroup_v2_read("cpu.max")
+    if text is not None:
+        try:
+            quota, period = text.split()
+            return None if quota == "max" else int(quota) / int(period)
+        except ValueError:
+            return None
+    for controllers, path in _cgroups():
+        if "cpu" in controllers.split(","):  # cgroup v1
             for base in (Path("/sys/fs/cgroup") / controllers / path.lstrip("/"), Path("/sys/fs/cgroup") / controllers):
                 try:
                     quota = int((base / "cpu.cfs_quota_us").read_text())
@@ -102,11 +121,118 @@ def available_cpus() -> int:
     return max(1, n)
 
 
+def _cgroup_usage_seconds() -> float | None:
+    """CPU seconds used so far by this process's cgroup (v2 ``cpu.stat``), None if unreadable."""
+    text = _cgroup_v2_read("cpu.stat")
+    try:
+        return int(dict(row.split() for row in text.splitlines())["usage_usec"]) / 1e6
+    except (AttributeError, ValueError, KeyError):
+        return None
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def busy_seconds() -> float | None:
+    """CPU seconds spent so far, by every process, on the CPUs this process may use.
+
+    Under a cgroup CPU quota: the cgroup's usage; otherwise the busy time (user, nice, system,
+    irq, softirq, steal) of the CPUs in this process's affinity, from ``/proc/stat``. None where
+    neither can be read (not Linux): the thread count then stays as it is.
+    """
+    if _cgroup_cpu_quota() is not None:
+        usage = _cgroup_usage_seconds()
+        if usage is not None:
+            return usage
+    try:
+        rows = Path("/proc/stat").read_text().splitlines()
+        mine = os.sched_getaffinity(0)
+    except (OSError, AttributeError):
+        return None
+    ticks = 0
+    for row in rows:
+        name, *fields = row.split()
+        if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in mine:
+            user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+            ticks += user + nice + system + irq + softirq + steal
+    return ticks / _TICK
+
+
+class LoadFollower:
+    """Torch's thread count, following the cores that other processes leave free.
+
+    Several CPU trainings on the same cores collapse when each runs one OpenMP thread per core:
+    the threads spin while they wait for a core another process holds (benchmarks/under_load.py
+    measured 36 it/s for one Lab 1 training and 19 in total for two, 5 for four). Every
+    ``every`` seconds ``poll`` measures how many CPUs the other processes kept busy since the
+    last poll (the busy time of this process's CPUs minus this process's own CPU time) and sets
+    the threads to the CPUs left: all of them on an idle machine, as before, one while others
+    train. It goes down when others use more than half a CPU of what it holds and up again only
+    when they leave at least three quarters of a CPU more free, so it does not flap.
+
+    Changing the thread count changes the last bits of float sums, so a run whose count changed
+    is not bit-identical to one on an idle machine; set ``LABUTILS_THREADS`` for a fixed count.
+    If anyone else sets torch's threads (``torch.set_num_threads`` in a notebook), it stops.
+    """
+
+    def __init__(
+        self,
+        cpus: int,
+        every: float = 1.0,
+        busy: Callable[[], float | None] = busy_seconds,
+        own: Callable[[], float] = time.process_time,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.cpus, self.every = cpus, every
+        self._busy, self._own, self._clock = busy, own, clock
+        self._last: tuple[float, float, float] | None = None
+        self._threads = torch.get_num_threads()
+        self.stopped = False
+
+    def poll(self) -> int:
+        """Adjust the thread count if ``every`` seconds have passed; returns the count in use."""
+        now = self._clock()
+        if self.stopped or (self._last is not None and now - self._last[0] < self.every):
+            return torch.get_num_threads()
+        if torch.get_num_threads() != self._threads:  # set by someone else: theirs wins
+            self.stopped = True
+            return torch.get_num_threads()
+        busy = self._busy()
+        if busy is None:
+            self.stopped = True
+            return self._threads
+        last, self._last = self._last, (now, busy, self._own())
+        if last is None or now <= last[0]:
+            return self._threads
+        others = max(0.0, (busy - last[1]) - (self._last[2] - last[2])) / (now - last[0])
+        free = self.cpus - others
+        target = self._threads
+        if free < self._threads - 0.5:
+            target = max(1, math.floor(free + 0.5))
+        elif free >= self._threads + 0.75:
+            target = min(self.cpus, math.floor(free + 0.25))
+        if target != self._threads:
+            torch.set_num_threads(target)
+            self._threads = target
+        return target
+
+
+_follower: LoadFollower | None = None
+
+
+def follow_load() -> None:
+    """One poll of the load follower (the training loop calls it every CPU iteration: a clock
+    read, and a look at ``/proc/stat`` once a second). Does nothing with a fixed thread count."""
+    if _follower is not None:
+        _follower.poll()
+
+
 def configure_threads() -> int:
     """Set torch's intra-op threads to :func:`available_cpus` (done when labutils is imported).
 
-    ``LABUTILS_THREADS`` or ``OMP_NUM_THREADS``, when set, win (a grading worker sets
-    ``OMP_NUM_THREADS`` to its share of the cores). Returns the thread count in use.
+    ``LABUTILS_THREADS`` or ``OMP_NUM_THREADS``, when set, win and fix the count (a grading
+    worker sets ``OMP_NUM_THREADS`` to its share of the cores). Otherwise the count follows the
+    load (:class:`LoadFollower`) while a CPU training runs. Returns the thread count in use.
 
     Idle OpenMP threads also spin-wait for work, which is what collapses several trainings on
     few cores. The wait policy is read when torch loads its OpenMP library, so it cannot be set
@@ -114,6 +240,7 @@ def configure_threads() -> int:
     in their environment; it costs a lone training on an idle machine about 40% of its speed
     (benchmarks/under_load.py), so the book build does not set it (see the instructor guide).
     """
+    global _follower
     wanted = os.environ.get(THREADS_ENV) or os.environ.get("OMP_NUM_THREADS")
     try:
         n = int(wanted) if wanted else available_cpus()
@@ -123,6 +250,7 @@ def configure_threads() -> int:
         raise ValueError(f"{THREADS_ENV}/OMP_NUM_THREADS must be at least 1, got {n}")
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
+    _follower = LoadFollower(n) if not wanted and n > 1 else None
     return n
 
 

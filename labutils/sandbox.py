@@ -242,6 +242,7 @@ try:
     from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
     from .autograde import flag_test_grades
+    from .widgets import no_client_output_widget
 except ImportError:  # the launcher above needs neither
     AsyncKernelManager = Execute = None
 
@@ -322,6 +323,10 @@ if AsyncKernelManager is not None and Execute is not None:
         def __init__(self, *args, **kwargs):
             kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
             super().__init__(*args, **kwargs)
+
+        # no client-side Output widget: its state updates on the shell socket could leave the
+        # client waiting out the cell timeout for a reply (labutils/widgets.py says why)
+        on_comm_open_jupyter_widget = no_client_output_widget
 
         def preprocess(self, nb, resources=None, km=None):
             self._output_bytes = 0

@@ -13,6 +13,10 @@ hidden, comment-only code cell holding their digest (``fingerprint``): change an
 the page misses the cache and re-executes. When the digest differs from the last build's,
 every page is re-read, so Sphinx does not keep an unchanged page's stale output either.
 
+**Widget cells.** The pages execute through nbclient in this process; ``setup`` replaces
+nbclient's client-side Output widget with none (``labutils.widgets.no_client_output_widget``),
+whose state updates could leave a widget cell waiting out the cell timeout for its reply.
+
 The browser test (tests/book_browser.py) checks the pages; tests/test_book.py the cache key.
 """
 
@@ -141,6 +145,14 @@ def offline_scripts(app, pagename, templatename, context, doctree) -> None:
 
 
 def setup(app):
+    # The pages run through nbclient in this process (jupyter-cache): without its client-side
+    # Output widget, whose updates on the shell socket could leave a widget cell waiting out the
+    # cell timeout for its reply (labutils/widgets.py says why).
+    from nbclient.client import NotebookClient
+
+    from labutils.widgets import no_client_output_widget
+
+    NotebookClient.on_comm_open_jupyter_widget = no_client_output_widget
     app.connect("env-get-outdated", reread_on_new_fingerprint)
     app.connect("source-read", add_fingerprint)
     app.connect("html-page-context", offline_scripts, priority=950)

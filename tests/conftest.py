@@ -14,6 +14,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import course_url  # noqa: E402
 
+from labutils import config  # noqa: E402
+
+# A fixed thread count for the suite and the notebooks it runs: labutils' default follows the
+# machine's load (config.LoadFollower), and a changed count changes the last bits of a run,
+# which tests that compare two runs bit for bit would see as a flaky failure.
+os.environ.setdefault("LABUTILS_THREADS", str(config.configure_threads()))
+config.configure_threads()
+
 SOLUTIONS = course_url.solution_notebooks()  # solutions/<lab>/<lab>.ipynb
 
 

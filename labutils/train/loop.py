@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from ..config import RunConfig, identity_fields
+from ..config import RunConfig, follow_load, identity_fields
 from . import speed
 from .batches import BatchSource
 
@@ -369,8 +369,11 @@ def fit(
         history.train_seconds += now - t_steps
         t_steps = now
 
+    follow = device.type == "cpu"  # the thread count follows the machine's load (config.LoadFollower)
     try:
         for it in range(start + 1, cfg.iters + 1):
+            if follow:
+                follow_load()
             if graphs:  # a new step: the graphs may reuse the last step's output memory
                 torch.compiler.cudagraph_mark_step_begin()
             with autocast:
