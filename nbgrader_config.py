@@ -139,7 +139,7 @@ c.Autograde.sanitize_preprocessors = [
 c.Autograde.autograde_preprocessors = [
     # nbgrader's Execute, with each kernel in a bubblewrap sandbox with limits (labutils/sandbox.py:
     # no source/, gradebook or other students, no network; memory, CPU time, processes, file
-    # size and output bounded). A kernel stopped by a limit fails the cells that did not run and
+    # size, bytes written, output and the notebook's wall time bounded). A kernel stopped by a limit fails the cells that did not run and
     # adds a note at the top of the feedback; FlagStopped flags the notebook for manual grading.
     SandboxedExecute,
     # nbgrader scores a test cell 0 for any stderr output: a torch deprecation warning would

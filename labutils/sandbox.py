@@ -9,17 +9,21 @@ end. ``nbgrader_config.py`` grades with :class:`SandboxedExecute` instead of nbg
 - **What the kernel sees.** A new, empty root with, read-only: ``/usr`` (programs and shared
   libraries), a few files of ``/etc`` (fonts, the dynamic loader's cache), the Python
   installation and its site-packages, and the labutils package (not the rest of the
-  repository). Read-write: the student's own autograded folder (the kernel's working
-  directory) and a private tmpfs ``/tmp`` (``HOME`` is ``/tmp``). Nothing else: no
+  repository). Writable, each a tmpfs of ``disk`` bytes: the kernel's working directory, at the
+  path of the student's autograded folder, with that folder's files copied in as the kernel
+  starts (the folder itself is read-only at ``/submission``; what the kernel writes is
+  discarded with it), and a private ``/tmp`` (``HOME`` is ``/tmp``). Nothing else: no
   ``source/``, no gradebook, no other student, no ``/root`` or ``/home``.
 - **No network**: a network namespace of its own (loopback only). The kernel talks to nbgrader
-  through Unix sockets (ZeroMQ's ``ipc`` transport) in a private folder bound into the sandbox.
+  through Unix sockets (ZeroMQ's ``ipc`` transport) in a private folder bound into the sandbox;
+  as root, the grader takes that folder back once the kernel has made its sockets.
 - **Its own PID, IPC and UTS namespaces**: it sees only its own processes; when the kernel is
   shut down or killed, everything it started dies with it.
 - **Limits** (``resource`` limits, set before ``bwrap`` starts): address space (memory:
   ``MemoryError`` past it), CPU seconds (the kernel is killed), processes and threads, the
-  size of any file it writes, and no core dumps; the output a notebook may send back is bounded
-  in :class:`SandboxedExecute` (later output is dropped).
+  size of any file it writes, and no core dumps; the bytes it may write (``disk``: the size of
+  its tmpfs folders). :class:`SandboxedExecute` bounds the output a notebook may send back
+  (later output is dropped) and the wall time of all its cells together (``notebook_seconds``).
 - **Its own user** when nbgrader runs as root (as in CI and on many grading servers): the
   kernel runs as uid ``200000 + pid`` with no capabilities, so the process limit counts only
   that kernel's processes. Run as an ordinary user, bwrap maps that user into a user namespace
@@ -31,7 +35,8 @@ the notebook gets a note at the top saying what happened, and its tests are flag
 grading. The rest of the class is graded as usual.
 
 The limits are traits of :class:`SandboxedKernelManager` (``c.SandboxedKernelManager.memory``,
-...) and of :class:`SandboxedExecute` (``max_output_bytes``); see the instructor guide.
+...) and of :class:`SandboxedExecute` (``max_output_bytes``, and ``notebook_seconds``, the wall
+time of all of a notebook's cells together); see the instructor guide.
 Without bubblewrap the kernel does not start and the error says how to install it, unless the
 instructor turns the sandbox off on purpose (``LABUTILS_SANDBOX=off``).
 
@@ -43,6 +48,7 @@ importing labutils (torch) first.
 from __future__ import annotations
 
 import json
+import math
 import os
 import resource
 import shutil
@@ -50,6 +56,7 @@ import signal
 import sys
 import sysconfig
 import tempfile
+import time
 from pathlib import Path
 
 ENV_SWITCH = "LABUTILS_SANDBOX"  # "off": run kernels without the sandbox (the instructor's choice)
@@ -142,10 +149,19 @@ def _dirs(path: str, made: set[str]) -> list[str]:
     return args
 
 
+SUBMISSION = "/submission"  # the kernel's folder as nbgrader made it, read-only, when ``disk`` is set
+
+
 def bwrap_command(
-    cmd: list[str], *, cwd: str, runtime_dir: str, uid: int | None, extra_ro: tuple[str, ...] = ()
+    cmd: list[str], *, cwd: str, runtime_dir: str, uid: int | None, extra_ro: tuple[str, ...] = (), disk: int | None = None
 ) -> list[str]:
-    """The bwrap command line that runs ``cmd`` in the sandbox (see the module docstring)."""
+    """The bwrap command line that runs ``cmd`` in the sandbox (see the module docstring).
+
+    With ``disk`` (bytes), ``/tmp`` and the working folder are tmpfs of that size each: the
+    folder's files are copied in as the kernel starts (``seed``), and what the kernel writes
+    there is discarded with it. Without, the folder is bound read-write.
+    """
+    size = ["--size", str(int(disk))] if disk else []
     args = [bwrap_path(), "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent"]
     if uid is None:  # an ordinary user: a user namespace maps us
         args += ["--unshare-user"]
@@ -158,15 +174,18 @@ def bwrap_command(
             args += ["--symlink", os.readlink(target), target]
         elif os.path.isdir(target):
             args += ["--ro-bind", target, target]
-    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/dev/shm"]
+    args += ["--proc", "/proc", "--dev", "/dev", *size, "--perms", "1777", "--tmpfs", "/tmp", *size, "--perms", "1777", "--tmpfs", "/dev/shm"]
     made = {"/tmp", "/usr", "/dev", "/proc"}
     for path in ETC:
         if os.path.exists(path):
             args += _dirs(path, made) + ["--ro-bind", path, path]
     for path in (*runtime_paths(), *extra_ro):
         args += _dirs(path, made) + ["--ro-bind", path, path]
-    for path in (runtime_dir, cwd):
-        args += _dirs(path, made) + ["--bind", path, path]
+    args += _dirs(runtime_dir, made) + ["--bind", runtime_dir, runtime_dir]
+    if disk:
+        args += ["--ro-bind", cwd, SUBMISSION] + _dirs(cwd, made) + [*size, "--perms", "1777", "--tmpfs", cwd]
+    else:
+        args += _dirs(cwd, made) + ["--bind", cwd, cwd]
     args += ["--chdir", cwd, "--clearenv"]
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", **OPENMP_ENV}
     for key, value in os.environ.items():
@@ -181,7 +200,23 @@ def bwrap_command(
         args += ["--", setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]
     else:
         args += ["--"]
+    if disk:
+        args += [sys.executable, "-I", str(Path(__file__).resolve()), "seed", SUBMISSION, cwd, "--"]
     return args + list(cmd)
+
+
+def seed(source: str, folder: str, cmd: list[str]) -> None:
+    """Inside the sandbox: copy the submission's folder into the kernel's tmpfs, then exec ``cmd``."""
+    try:
+        for entry in os.scandir(source):  # not the folder itself: it is the tmpfs, not the kernel's
+            target = os.path.join(folder, entry.name)
+            if entry.is_dir(follow_symlinks=False):
+                shutil.copytree(entry.path, target, symlinks=True)
+            else:
+                shutil.copy2(entry.path, target, follow_symlinks=False)
+    except OSError as exc:
+        sys.exit(f"labutils.sandbox: the submission's files do not fit in the kernel's folder ({exc}); raise c.SandboxedKernelManager.disk")
+    os.execv(cmd[0], cmd)
 
 
 def _set_limits(limits: dict) -> None:
@@ -209,7 +244,10 @@ def launch(spec: dict) -> None:
             for folder, _sub, files in os.walk(top):
                 for name in [folder, *(os.path.join(folder, f) for f in files)]:
                     os.lchown(name, uid, uid)
-    argv = bwrap_command(spec["cmd"], cwd=spec["cwd"], runtime_dir=spec["runtime_dir"], uid=uid, extra_ro=tuple(spec.get("extra_ro", ())))
+    argv = bwrap_command(
+        spec["cmd"], cwd=spec["cwd"], runtime_dir=spec["runtime_dir"], uid=uid,
+        extra_ro=tuple(spec.get("extra_ro", ())), disk=limits.get("disk"),
+    )  # fmt: skip
     _set_limits(limits)
     os.execv(argv[0], argv)
 
@@ -227,6 +265,8 @@ def _count_tasks(uid: int) -> int:
 
 
 if __name__ == "__main__":  # python sandbox.py launch '<json spec>'
+    if len(sys.argv) > 4 and sys.argv[1] == "seed" and sys.argv[4] == "--":
+        seed(sys.argv[2], sys.argv[3], sys.argv[5:])
     if len(sys.argv) != 3 or sys.argv[1] != "launch":
         sys.exit("usage: python -I labutils/sandbox.py launch '<json spec>' (started by SandboxedKernelManager)")
     try:
@@ -249,6 +289,7 @@ except ImportError:  # the launcher above needs neither
 if AsyncKernelManager is not None and Execute is not None:
     import nbformat
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from nbclient.util import run_sync
     from traitlets import Integer, List, Unicode
 
     class SandboxedKernelManager(AsyncKernelManager):
@@ -258,6 +299,7 @@ if AsyncKernelManager is not None and Execute is not None:
         cpu_seconds = Integer(1800, help="CPU time of the kernel, seconds (all its threads); then it is killed.").tag(config=True)
         processes = Integer(512, help="Processes and threads the kernel's user may have.").tag(config=True)
         file_size = Integer(1 << 30, help="Largest file the kernel may write, bytes.").tag(config=True)
+        disk = Integer(1 << 30, help="Bytes the kernel may write into its folder, and into /tmp (each a tmpfs, so memory; discarded when the kernel stops); 0: its folder is bound read-write, unbounded.").tag(config=True)
         extra_ro = List(Unicode(), help="More folders the kernel may read (read-only).").tag(config=True)
 
         exit_status: int | None = None
@@ -277,12 +319,20 @@ if AsyncKernelManager is not None and Execute is not None:
                 "cwd": cwd,
                 "runtime_dir": self._sandbox_dir,
                 "extra_ro": list(self.extra_ro),
-                "limits": {"memory": self.memory, "cpu_seconds": self.cpu_seconds, "processes": self.processes, "file_size": self.file_size},
+                "limits": {"memory": self.memory, "cpu_seconds": self.cpu_seconds, "processes": self.processes, "file_size": self.file_size, "disk": self.disk},
             }
             launcher = [sys.executable, "-I", str(Path(__file__).resolve()), "launch", json.dumps(spec)]
             return launcher, kw
 
         pre_start_kernel = _async_pre_start_kernel  # jupyter_client calls the underscored name
+
+        def seal(self) -> None:
+            """Once the kernel has made its sockets: as root, take its socket folder back, so the
+            kernel cannot write there (it is outside the ``disk`` bound)."""
+            folder = getattr(self, "_sandbox_dir", None)
+            if folder and enabled() and os.geteuid() == 0:
+                os.chown(folder, 0, 0)
+                os.chmod(folder, 0o755)
 
         async def _async_interrupt_kernel(self):
             """Interrupt through the kernel's control channel: a signal sent from outside the
@@ -319,6 +369,7 @@ if AsyncKernelManager is not None and Execute is not None:
         turned into feedback (see the module docstring)."""
 
         max_output_bytes = Integer(20 << 20, help="Output a notebook may send back (text and images), bytes; later output is dropped.").tag(config=True)
+        notebook_seconds = Integer(3600, help="Wall time all of a notebook's cells may take together, seconds (0: no limit); then the kernel is stopped.").tag(config=True)
 
         def __init__(self, *args, **kwargs):
             kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
@@ -333,8 +384,13 @@ if AsyncKernelManager is not None and Execute is not None:
             self._dropped = False
             self._running = None
             self._managers = []
+            self._deadline = None
+            cell_timeout = self.timeout
             try:
                 return super().preprocess(nb, resources, km)
+            except _TimeUp:
+                self._stopped(f"the notebook ran past its time limit of {self.notebook_seconds} s for all of its cells together", running=False)
+                return self.nb, self.resources
             except DeadKernelError:
                 status = next((m.exit_status for m in self._managers if m.exit_status is not None), None)
                 self._stopped(describe_exit(status))
@@ -345,6 +401,16 @@ if AsyncKernelManager is not None and Execute is not None:
                 # is killed as the client shuts down, and the student gets the message
                 self._stopped("it did not respond to an interrupt after the cell time limit (an endless loop that ignores interrupts, or a flood of processes)")
                 return self.nb, self.resources
+            finally:
+                self.timeout = cell_timeout
+
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()  # the kernel has answered: its sockets exist
+            for km in self._managers:
+                km.seal()
+            return kc
+
+        start_new_kernel_client = run_sync(async_start_new_kernel_client)  # what setup_kernel calls
 
         def create_kernel_manager(self):
             km = super().create_kernel_manager()
@@ -353,6 +419,15 @@ if AsyncKernelManager is not None and Execute is not None:
 
         def preprocess_cell(self, cell, resources, index):
             self._running = index
+            if cell.cell_type == "code" and self.notebook_seconds > 0:
+                # the notebook's wall time: from its first cell; no cell may run past what is left
+                now = time.monotonic()
+                if self._deadline is None:
+                    self._deadline, self._cell_timeout = now + self.notebook_seconds, self.timeout
+                left = self._deadline - now
+                if left <= 0:
+                    raise _TimeUp
+                self.timeout = max(1, math.ceil(left)) if not self._cell_timeout else max(1, min(self._cell_timeout, math.ceil(left)))
             return super().preprocess_cell(cell, resources, index)
 
         def output(self, outs, msg, display_id, cell_index):
@@ -368,22 +443,25 @@ if AsyncKernelManager is not None and Execute is not None:
             self._output_bytes += size
             return super().output(outs, msg, display_id, cell_index)
 
-        def _stopped(self, why: str) -> None:
-            """The kernel died while running cell ``self._running``: fail what did not run."""
+        def _stopped(self, why: str, running: bool = True) -> None:
+            """The kernel died while running cell ``self._running`` (or, ``running=False``, was
+            stopped before it): fail what did not run."""
             student = (self.resources or {}).get("nbgrader", {}).get("student")
             self.log.error("The kernel of student %s stopped in cell %s: %s", student, self._running, why)
             for index, cell in enumerate(self.nb.cells):
                 if cell.cell_type != "code" or index < (self._running or 0):
                     continue
-                if index == self._running:
+                if index == self._running and running:
                     text = f"the kernel stopped while running this cell: {why}"
+                elif index == self._running:
+                    text = f"not run: {why}"
                 else:
                     text = "not run: the kernel stopped in an earlier cell"
                     cell.outputs = []
                 cell.outputs.append(nbformat.v4.new_output("error", ename="KernelStopped", evalue=text, traceback=[f"KernelStopped: {text}"]))
             note = nbformat.v4.new_markdown_cell(
-                "**The autograder stopped your notebook.** Its kernel stopped while running a "
-                f"cell: {why}. The cells before it were graded; that cell and every cell after it "
+                "**The autograder stopped your notebook** at a cell: "
+                f"{why}. The cells before it were graded; that cell and every cell after it "
                 "did not run and score 0. This notebook is flagged for your instructor to grade by "
                 "hand. Look for the cell marked `KernelStopped` below."
             )
@@ -408,6 +486,9 @@ if AsyncKernelManager is not None and Execute is not None:
             info = resources["nbgrader"]
             self.log.warning("The kernel of student %s stopped: %s flagged for manual grading", info["student"], info["notebook"])
             return nb, resources
+
+    class _TimeUp(Exception):
+        """The notebook's cells together ran past ``SandboxedExecute.notebook_seconds``."""
 
     def _message_size(msg) -> int:
         content = msg.get("content", {})

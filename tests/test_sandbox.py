@@ -32,8 +32,10 @@ pytestmark = [
 
 LIMITS = {
     "Execute": {"timeout": 8},
-    "SandboxedKernelManager": {"memory": 1 << 30, "cpu_seconds": 20, "processes": 64},
+    "SandboxedExecute": {"notebook_seconds": 13},
+    "SandboxedKernelManager": {"memory": 1 << 30, "cpu_seconds": 20, "processes": 64, "disk": 64 << 20},
 }
+SLEEP = "import time\ntime.sleep(7.5)\n"  # each answer under the cell timeout, the two over the notebook's
 FULL = sum(tiny.POINTS.values())
 
 
@@ -96,6 +98,26 @@ def _attacks(course: Path, port: int) -> dict[str, str]:
             f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\nprint('connected')"
         ),
         "who": "import os\nprint('uid', os.getuid(), 'root:', sorted(os.listdir('/')))\n" + ok,
+        "fill-disk": (
+            "import os, sys\n"
+            "def fill(folder):\n"
+            "    n = 0\n"
+            "    try:\n"
+            "        while n < 1000:\n"
+            "            with open(os.path.join(folder, f'fill{n}'), 'wb') as f:\n"
+            "                f.write(b'x' * (16 << 20))\n"
+            "            n += 1\n"
+            "    except OSError as exc:\n"
+            "        return f'{16 * n} MB, then {exc!r}'\n"
+            "print('folder full after', fill('.'))\n"
+            "print('tmp full after', fill('/tmp'))\n"
+            "sockets = os.path.dirname(sys.argv[sys.argv.index('-f') + 1])\n"
+            "try:\n"
+            "    open(os.path.join(sockets, 'fill'), 'wb').write(b'x')\n"
+            "    print('wrote the socket folder')\n"
+            "except OSError as exc:\n"
+            "    print('socket folder:', repr(exc))\n" + ok
+        ),
     }
 
 
@@ -144,6 +166,9 @@ def graded(tmp_path_factory):
     }
     for name, source in _attacks(course, server.getsockname()[1]).items():
         students[name] = tiny.answer(release_nb, add=source, mul=tiny.SOLUTION["mul"])
+    students["slow"] = tiny.answer(
+        release_nb, add=SLEEP + "def add(a, b):\n    return a + b", mul=SLEEP + "def mul(a, b):\n    return a * b"
+    )
     students["z-good"] = tiny.answer(release_nb, **tiny.SOLUTION)
     for student, nb in students.items():
         h.submit(course, student, tiny.ASSIGNMENT, tiny.ASSIGNMENT, nb)
@@ -174,7 +199,7 @@ def test_honest_students_are_graded_right_around_the_attacks(graded):
 
 
 def test_every_student_is_in_the_gradebook(graded):
-    assert set(graded["scores"]) == {"a-good", "a-half", "z-good", *_attacks(graded["course"], 1)}
+    assert set(graded["scores"]) == {"a-good", "a-half", "z-good", "slow", *_attacks(graded["course"], 1)}
     for student, scores in graded["scores"].items():
         assert set(scores) == set(tiny.POINTS), student
 
@@ -219,6 +244,20 @@ def test_kernel_sees_only_the_sandbox(graded):
     if os.geteuid() == 0:
         uid = int(out.split("uid", 1)[1].split()[0])
         assert uid >= sandbox.UID_BASE, f"the kernel runs as uid {uid}, not a sandbox user"
+
+
+def test_filling_the_disk_is_bounded_and_discarded(graded):
+    out = _outputs(graded, "fill-disk")
+    limit_mb = LIMITS["SandboxedKernelManager"]["disk"] >> 20
+    for where in ("folder", "tmp"):
+        written = out.split(f"{where} full after", 1)[1].split("MB", 1)[0]
+        assert int(written) <= limit_mb, out
+    assert "No space left" in out, out
+    if os.geteuid() == 0:  # as root the socket folder is taken back once the kernel is up
+        assert "socket folder: PermissionError" in out, out
+    folder = graded["course"] / "autograded" / "fill-disk" / tiny.ASSIGNMENT
+    assert folder.is_dir() and not list(folder.glob("fill*")), "the kernel's writes outlived it"
+    assert _total(graded, "fill-disk") == tiny.POINTS["test_add"] + tiny.POINTS["test_mul"]
 
 
 def test_fork_bomb_is_bounded(graded):
@@ -272,6 +311,18 @@ def test_stopped_kernel_gets_a_message_and_a_flag(graded, student, why):
     assert all(_gradebook_flags(course, student).values()), "the stopped notebook is not flagged for manual grading"
     stopped = [c for c in nb.cells if c.cell_type == "code" and any(o.get("ename") == "KernelStopped" for o in c.outputs)]
     assert stopped and all(h.grade_id(c) != "setup" for c in stopped)
+
+
+def test_notebook_time_limit_stops_a_slow_notebook(graded):
+    course = graded["course"]
+    nb = h.autograded_notebook(course, tiny.ASSIGNMENT, tiny.ASSIGNMENT, "slow")
+    assert "time limit of 13 s" in nb.cells[0].source, nb.cells[0].source
+    scores = graded["scores"]["slow"]
+    assert scores["test_add"][0] == tiny.POINTS["test_add"], "the cells before the limit keep their scores"
+    assert scores["test_mul"][0] == 0
+    mul = next(c for c in nb.cells if h.grade_id(c) == "mul")
+    assert any(o.get("ename") == "CellTimeoutError" for o in mul.outputs), "the cell running at the limit is cut short"
+    assert all(_gradebook_flags(course, "slow").values())
 
 
 def test_feedback_shows_the_stop_message(graded):
