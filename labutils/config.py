@@ -227,12 +227,13 @@ def follow_load() -> None:
         _follower.poll()
 
 
-def configure_threads() -> int:
+def configure_threads(follow: bool = True) -> int:
     """Set torch's intra-op threads to :func:`available_cpus` (done when labutils is imported).
 
     ``LABUTILS_THREADS`` or ``OMP_NUM_THREADS``, when set, win and fix the count (a grading
     worker sets ``OMP_NUM_THREADS`` to its share of the cores). Otherwise the count follows the
-    load (:class:`LoadFollower`) while a CPU training runs. Returns the thread count in use.
+    load (:class:`LoadFollower`) while a CPU training runs, unless ``follow=False``. Returns the
+    thread count in use.
 
     Idle OpenMP threads also spin-wait for work, which is what collapses several trainings on
     few cores. The wait policy is read when torch loads its OpenMP library, so it cannot be set
@@ -250,7 +251,7 @@ def configure_threads() -> int:
         raise ValueError(f"{THREADS_ENV}/OMP_NUM_THREADS must be at least 1, got {n}")
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
-    _follower = LoadFollower(n) if not wanted and n > 1 else None
+    _follower = LoadFollower(n) if follow and not wanted and n > 1 else None
     return n
 
 

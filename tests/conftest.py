@@ -16,11 +16,11 @@ import course_url  # noqa: E402
 
 from labutils import config  # noqa: E402
 
-# A fixed thread count for the suite and the notebooks it runs: labutils' default follows the
-# machine's load (config.LoadFollower), and a changed count changes the last bits of a run,
-# which tests that compare two runs bit for bit would see as a flaky failure.
-os.environ.setdefault("LABUTILS_THREADS", str(config.configure_threads()))
-config.configure_threads()
+# A fixed thread count in the test process: labutils' default follows the machine's load
+# (config.LoadFollower), and a changed count changes the last bits of a run, which tests that
+# compare two runs bit for bit would see as a flaky failure. Not in the environment: a grading
+# worker's kernels must keep the share of the cores scripts/grade.py gives them.
+config.configure_threads(follow=False)
 
 SOLUTIONS = course_url.solution_notebooks()  # solutions/<lab>/<lab>.ipynb
 

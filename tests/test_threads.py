@@ -147,6 +147,8 @@ def test_a_fixed_count_does_not_follow(monkeypatch, restore_threads):
     monkeypatch.setattr(config, "available_cpus", lambda: 2)
     config.configure_threads()
     assert isinstance(config._follower, config.LoadFollower)
+    config.configure_threads(follow=False)
+    assert config._follower is None
 
 
 def test_the_training_loop_polls_on_the_cpu(monkeypatch):
