@@ -385,7 +385,7 @@ if AsyncKernelManager is not None and Execute is not None:
             self._running = None
             self._managers = []
             self._deadline = None
-            cell_timeout = self.timeout
+            self._cell_timeout = self.timeout  # the configured one; preprocess_cell cuts it to the time left
             try:
                 return super().preprocess(nb, resources, km)
             except _TimeUp:
@@ -402,7 +402,7 @@ if AsyncKernelManager is not None and Execute is not None:
                 self._stopped("it did not respond to an interrupt after the cell time limit (an endless loop that ignores interrupts, or a flood of processes)")
                 return self.nb, self.resources
             finally:
-                self.timeout = cell_timeout
+                self.timeout = self._cell_timeout
 
         async def async_start_new_kernel_client(self):
             kc = await super().async_start_new_kernel_client()  # the kernel has answered: its sockets exist
@@ -423,7 +423,7 @@ if AsyncKernelManager is not None and Execute is not None:
                 # the notebook's wall time: from its first cell; no cell may run past what is left
                 now = time.monotonic()
                 if self._deadline is None:
-                    self._deadline, self._cell_timeout = now + self.notebook_seconds, self.timeout
+                    self._deadline = now + self.notebook_seconds
                 left = self._deadline - now
                 if left <= 0:
                     raise _TimeUp

@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import course_url  # noqa: E402
+import hermetic  # noqa: E402  (tests/hermetic.py)
 
 from labutils import config  # noqa: E402
 
@@ -29,17 +30,7 @@ SOLUTIONS = course_url.solution_notebooks()  # solutions/<lab>/<lab>.ipynb
 def hermetic_home(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     saved = dict(os.environ)
-    os.environ.update(
-        HOME=str(home),
-        JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
-        JUPYTER_DATA_DIR=str(home / ".local/share/jupyter"),
-        JUPYTER_RUNTIME_DIR=str(home / ".local/share/jupyter/runtime"),
-        IPYTHONDIR=str(home / ".ipython"),
-        MPLCONFIGDIR=str(home / ".matplotlib"),
-        LABUTILS_PROGRESS="0",
-        LABUTILS_WIDGETS="0",  # no one moves a slider in a test (labutils/widgets.py says why)
-        PYDEVD_DISABLE_FILE_VALIDATION="1",
-    )
+    os.environ.update(hermetic.home_env(home), PYDEVD_DISABLE_FILE_VALIDATION="1")
     os.environ.pop("NBGRADER_EXECUTION", None)
     os.environ.pop("LABUTILS_PROFILE", None)
     os.environ.pop("LABUTILS_DEVICE", None)

@@ -169,3 +169,22 @@ def test_cgroup_v2_files_are_read(monkeypatch):
     assert config.busy_seconds() == 5.0, "under a quota the load is the cgroup's usage"
     files["cpu.max"] = "max 100000\n"
     assert config._cgroup_cpu_quota() is None
+
+
+def test_the_follower_chooses_its_reader_once(monkeypatch):
+    files = {"cpu.max": "150000 100000\n", "cpu.stat": "usage_usec 5000000\n"}
+    looked = []
+    monkeypatch.setattr(config, "_cgroup_v2_read", lambda name: looked.append(name) or files.get(name))
+    follower = config.LoadFollower(torch.get_num_threads(), every=0.0)
+    quota_reads = looked.count("cpu.max")
+    assert quota_reads >= 1
+    saved = torch.get_num_threads()
+    try:
+        for _ in range(3):
+            follower.poll()
+    finally:
+        torch.set_num_threads(saved)
+    assert looked.count("cpu.max") == quota_reads, "the quota is read once, not at every poll"
+    assert looked.count("cpu.stat") >= 3, "every poll reads the cgroup's usage"
+    files["cpu.max"] = "max 100000\n"
+    assert config.busy_reader() is config._affinity_busy_seconds, "without a quota: the busy time of the CPUs"
