@@ -445,8 +445,8 @@ class CycleGANConfig(RunConfig):
     """Iterations of each run of the seed and lambda_cycle sweep (the main run takes ``iters``):
     15 runs in the quick profile must fit in minutes on a CPU."""
     sweep_seeds: int = _budget(3)
-    """Seeds of each setting of the sweep (0, 1, ...): three for a mean and a spread; one in the
-    smoke profile, where the autograder needs only that the sweep runs."""
+    """Seeds of each setting of the sweep, numbered from 0. Three give a mean and a spread; the
+    smoke profile trains one, since the autograder needs only that the sweep runs."""
     lambda_identity: float = 5.0
     """Weight of the identity loss ``|G(y) - y| + |F(x) - x|`` (0: off); the paper's lambda_cycle / 2.
     Without it the generators may swap colours (yellow faces turned blue and back: the cycle
@@ -482,8 +482,8 @@ class MNISTGANConfig(RunConfig):
     """Iterations of each ablation run. The baseline runs take ``iters`` (five times as many:
     "train much longer") and are scored at ``sweep_iters`` too, for the ablation table."""
     sweep_seeds: int = _budget(3)
-    """Seeds of the baseline and of each ablation (0, 1, ...): three for a mean and a spread; one
-    in the smoke profile, where the autograder needs only that the sweep runs."""
+    """Seeds of the baseline and of each ablation, numbered from 0. Three give a mean and a
+    spread; the smoke profile trains one, since the autograder needs only that the sweep runs."""
 
 
 OBJECTIVES: dict[str, dict[str, Any]] = {
