@@ -136,7 +136,9 @@ _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 def busy_reader() -> Callable[[], float | None]:
     """The reader of the load for this process, chosen once: under a cgroup CPU quota the
     cgroup's usage (``_cgroup_usage_seconds``), otherwise the busy time of this process's CPUs
-    (``_affinity_busy_seconds``). Both return CPU seconds so far, by every process, or None."""
+    (``_affinity_busy_seconds``). Both return CPU seconds so far, by every process, on the CPUs
+    this process may use; None where they cannot be read (not Linux): the thread count then
+    stays as it is."""
     if _cgroup_cpu_quota() is not None and _cgroup_usage_seconds() is not None:
         return _cgroup_usage_seconds
     return _affinity_busy_seconds
@@ -157,14 +159,6 @@ def _affinity_busy_seconds() -> float | None:
             user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
             ticks += user + nice + system + irq + softirq + steal
     return ticks / _TICK
-
-
-def busy_seconds() -> float | None:
-    """CPU seconds spent so far, by every process, on the CPUs this process may use (under a
-    cgroup CPU quota: the cgroup's usage). None where neither can be read (not Linux): the
-    thread count then stays as it is. Picks the reader at every call; ``LoadFollower`` picks
-    it once (``busy_reader``)."""
-    return busy_reader()()
 
 
 class LoadFollower:
